@@ -1,0 +1,28 @@
+//! Shared helpers of the integration tests: finding the built artifacts.
+//!
+//! The tests run against what `cargo xtask cpython` built; when it has not
+//! been built, they fail with a message naming the command that builds it.
+
+use std::path::PathBuf;
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("host-tests is in the workspace").to_path_buf()
+}
+
+/// The CPython build directory: `$PYCOMPONENT_CPYTHON`, else
+/// `<workspace>/target/cpython` (the link `cargo xtask cpython` maintains).
+///
+/// # Panics
+/// When the directory holds no build, with the command that makes one.
+pub fn cpython_build_dir() -> PathBuf {
+    let dir = std::env::var_os("PYCOMPONENT_CPYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/cpython"));
+    assert!(
+        dir.join("wasm/bin/python.wasm").is_file() && dir.join("manifest.json").is_file(),
+        "no CPython build at {}: run `cargo xtask cpython` (or `cargo xtask test`, which builds it first)",
+        dir.display()
+    );
+    dir
+}

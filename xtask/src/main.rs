@@ -1,0 +1,105 @@
+//! `cargo xtask <task>`: the one entry point of pycomponent's build.
+//!
+//! Tasks install the system toolchain, build CPython for wasm32-wasi (cached
+//! outside the clone), run the demo and run every test. Each task's doc
+//! comment below is its `--help`.
+
+mod cache;
+mod cpython;
+mod shell;
+mod sources;
+mod toolchain;
+mod versions;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// pycomponent's build orchestrator.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Install the Debian packages the wasm build needs (clang-22, lld-22,
+    /// wasi-libc, Debian's rustc-web, ...) and the bookworm deb-src entry.
+    /// Idempotent: when everything is there it changes nothing. Needs root
+    /// and apt-get only when something is missing.
+    Toolchain,
+    /// Build CPython 3.11 natively and for wasm32-wasi from Debian's source
+    /// packages, with zlib, bzip2, liblzma and SQLite, the compiled stdlib
+    /// and the module manifest. Cached under ~/.cache/pycomponent (or
+    /// $PYCOMPONENT_CACHE) by a hash of all inputs; `target/cpython` points
+    /// at the result.
+    Cpython {
+        /// Rebuild even if a cached build with the same inputs exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Set everything up, then run examples/hello.py with CPython's
+    /// python.wasm under Wasmtime and print its output.
+    Demo,
+    /// Set everything up, then run all checks and tests: formatting, clippy,
+    /// unit tests and the integration tests against the built artifacts.
+    Test,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Toolchain => toolchain::ensure(),
+        Task::Cpython { force } => cpython::build(force).map(drop),
+        Task::Demo => demo(),
+        Task::Test => test(),
+    };
+    if let Err(err) = result {
+        eprintln!("error: {err:?}");
+        std::process::exit(1);
+    }
+}
+
+/// The `xtask/` directory.
+pub fn xtask_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    xtask_dir().parent().expect("xtask lives inside the workspace").to_path_buf()
+}
+
+/// A `cargo` command for the host workspace.
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+fn demo() -> Result<()> {
+    toolchain::ensure()?;
+    let artifacts = cpython::build(false)?;
+    eprintln!("==> demo: examples/hello.py in python.wasm under Wasmtime");
+    shell::run(
+        cargo()
+            .args(["run", "--quiet", "--package", "pycomponent", "--", "python-wasm", "--cpython"])
+            .arg(&artifacts.dir)
+            .arg(workspace_root().join("examples/hello.py")),
+    )
+}
+
+fn test() -> Result<()> {
+    toolchain::ensure()?;
+    cpython::build(false)?;
+    eprintln!("==> test: cargo fmt --check");
+    shell::run(cargo().args(["fmt", "--all", "--check"]))?;
+    eprintln!("==> test: cargo clippy");
+    shell::run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    eprintln!("==> test: cargo test");
+    shell::run(cargo().args(["test", "--workspace"]))
+}

@@ -1,0 +1,98 @@
+//! The one place where versions outside Cargo.lock are pinned: Debian packages,
+//! source packages and the CPython version they carry.
+
+/// A Debian source package pinned to an exact version and `.dsc` digest. The
+/// `.dsc` lists the SHA-256 of every other file of the package, so pinning its
+/// digest pins every byte of the source.
+#[derive(Debug, Clone, Copy)]
+pub struct SourcePackage {
+    /// Source package name, as `apt-get source` takes it.
+    pub name: &'static str,
+    /// Exact Debian version (`upstream-debian revision`).
+    pub version: &'static str,
+    /// SHA-256 of the `.dsc` file.
+    pub dsc_sha256: &'static str,
+}
+
+/// The Debian suite the sources come from (its main pool serves source files).
+pub const SOURCE_SUITE: &str = "bookworm";
+
+/// CPython: the upstream 3.11.2 tarball plus Debian's patch series.
+pub const PYTHON: SourcePackage = SourcePackage {
+    name: "python3.11",
+    version: "3.11.2-6+deb12u8",
+    dsc_sha256: "197fa19ab45f41c820f40f6d9ead671c2ea29ddc53ba9424b36f1bf58458a10e",
+};
+
+/// The upstream CPython version inside [`PYTHON`].
+pub const PYTHON_UPSTREAM: &str = "3.11.2";
+
+/// `major.minor` of CPython, as used in paths such as `lib/python3.11`.
+pub const PYTHON_MAJOR_MINOR: &str = "3.11";
+
+/// zlib, for `zlib`, `gzip`, `zipfile` and `binascii.crc32`.
+pub const ZLIB: SourcePackage = SourcePackage {
+    name: "zlib",
+    version: "1:1.2.13.dfsg-1",
+    dsc_sha256: "3fa1e6b2fc525062aa88207dda52fed8e045373c809d362fe8a2bfbf7cf515a8",
+};
+
+/// bzip2, for `bz2`.
+pub const BZIP2: SourcePackage = SourcePackage {
+    name: "bzip2",
+    version: "1.0.8-5",
+    dsc_sha256: "ed9c40f4de3f9e064535e15eac1c61a0f606763db98f4579dbc04067b94a8944",
+};
+
+/// xz-utils (liblzma), for `lzma`.
+pub const XZ_UTILS: SourcePackage = SourcePackage {
+    name: "xz-utils",
+    version: "5.4.1-1+deb12u1",
+    dsc_sha256: "38f98e356f7e7e89b0920d39c55dd5f3d1a9f2684bff83c8b4890561e1832e94",
+};
+
+/// SQLite, for `sqlite3`.
+pub const SQLITE3: SourcePackage = SourcePackage {
+    name: "sqlite3",
+    version: "3.40.1-2+deb12u2",
+    dsc_sha256: "ee3459ae9d00939741c7708fc1b8ce1bde12d8c3fb1dfa005bbbc8651d884e23",
+};
+
+/// Every source package the CPython build downloads.
+pub const ALL_SOURCES: [SourcePackage; 5] = [PYTHON, ZLIB, BZIP2, XZ_UTILS, SQLITE3];
+
+/// Major version of the LLVM toolchain (clang, wasm-ld, llvm-ar) used for wasm32.
+pub const LLVM_MAJOR: u32 = 22;
+
+/// Debian packages the build needs, by what they are for. Versions are not
+/// pinned here (bookworm-security replaces them in place); the installed
+/// versions go into every cache key instead, so an update rebuilds.
+pub const DEBIAN_PACKAGES: &[(&str, &[&str])] = &[
+    (
+        "C to wasm32 (CPython and its C libraries)",
+        &["clang-22", "lld-22", "llvm-22", "libclang-rt-22-dev-wasm32", "wasi-libc"],
+    ),
+    ("Rust to wasm32 (the guest crate)", &["rustc-web", "cargo-web", "rust-web-src"]),
+    (
+        "native CPython and the source steps",
+        &[
+            "build-essential",
+            "pkg-config",
+            "dpkg-dev",
+            "patch",
+            "xz-utils",
+            "bzip2",
+            "tcl",
+            "zlib1g-dev",
+            "libbz2-dev",
+            "liblzma-dev",
+            "libsqlite3-dev",
+            "libffi-dev",
+        ],
+    ),
+];
+
+/// All Debian package names of [`DEBIAN_PACKAGES`], in order.
+pub fn debian_package_names() -> Vec<&'static str> {
+    DEBIAN_PACKAGES.iter().flat_map(|(_, names)| names.iter().copied()).collect()
+}

@@ -26,3 +26,17 @@ pub fn cpython_build_dir() -> PathBuf {
     );
     dir
 }
+
+/// The component built by `cargo xtask component`.
+///
+/// # Panics
+/// When it has not been built, with the command that builds it.
+pub fn component_path() -> PathBuf {
+    let path = workspace_root().join("target/component/pycomponent.wasm");
+    assert!(
+        path.is_file(),
+        "no component at {}: run `cargo xtask component` (or `cargo xtask test`)",
+        path.display()
+    );
+    path
+}

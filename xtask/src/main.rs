@@ -5,6 +5,7 @@
 //! comment below is its `--help`.
 
 mod cache;
+mod component;
 mod cpython;
 mod shell;
 mod sources;
@@ -42,6 +43,10 @@ enum Task {
         #[arg(long)]
         force: bool,
     },
+    /// Build the Python component: the guest crate (component/) for
+    /// wasm32-wasip1 with Debian's rustc-web, linked with the wasm32-wasi
+    /// CPython, adapted to WASI 0.2. Writes target/component/pycomponent.wasm.
+    Component,
     /// Set everything up, then run examples/hello.py with CPython's
     /// python.wasm under Wasmtime and print its output.
     Demo,
@@ -55,6 +60,7 @@ fn main() {
     let result = match cli.task {
         Task::Toolchain => toolchain::ensure(),
         Task::Cpython { force } => cpython::build(force).map(drop),
+        Task::Component => component::build().map(drop),
         Task::Demo => demo(),
         Task::Test => test(),
     };
@@ -95,7 +101,7 @@ fn demo() -> Result<()> {
 
 fn test() -> Result<()> {
     toolchain::ensure()?;
-    cpython::build(false)?;
+    component::build()?;
     eprintln!("==> test: cargo fmt --check");
     shell::run(cargo().args(["fmt", "--all", "--check"]))?;
     eprintln!("==> test: cargo clippy");

@@ -18,7 +18,12 @@
 
 use std::path::PathBuf;
 
+pub mod component;
 pub mod python_wasm;
+pub mod value;
+
+pub use component::{HostModules, Instance, Output, PythonError, Reply, Runtime};
+pub use value::Value;
 
 /// Errors of the pycomponent API.
 #[derive(Debug, thiserror::Error)]
@@ -55,4 +60,7 @@ pub enum Error {
     /// The guest trapped (a bug or an exhausted limit, not a Python exception).
     #[error("the guest trapped: {0}")]
     Trap(String),
+    /// The instance trapped earlier and may be inconsistent: make a new one.
+    #[error("this instance trapped earlier and cannot be used again")]
+    Trapped,
 }

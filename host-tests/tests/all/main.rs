@@ -1,5 +1,7 @@
 //! The integration tests: one binary, a module per area.
 
+mod component;
+mod contract;
 mod cpython;
 mod demo;
 mod sandbox;

@@ -1,0 +1,294 @@
+//! The interpreter: start-up, running code, turning exceptions into values
+//! and collecting each call's output.
+
+use std::ffi::{CString, c_char, c_int};
+use std::sync::Once;
+
+use crate::convert;
+use crate::ffi::{self, PyObject};
+use crate::pycomponent::python::host;
+use crate::pycomponent::python::types::{KeywordArgument, Output, PythonError, Value};
+use crate::pyobj::Owned;
+
+/// The Python half of the guest (see that file).
+const BOOTSTRAP: &str = include_str!("bootstrap.py");
+
+static START: Once = Once::new();
+
+/// Starts CPython and runs the bootstrap, once per instance.
+pub fn ensure_started() {
+    START.call_once(|| unsafe {
+        // No site-packages, no PYTHON* variables, no .pyc writes: the guest
+        // sees only what the embedder grants.
+        ffi::Py_IsolatedFlag = 1;
+        ffi::Py_NoSiteFlag = 1;
+        ffi::Py_IgnoreEnvironmentFlag = 1;
+        ffi::Py_DontWriteBytecodeFlag = 1;
+        ffi::Py_NoUserSiteDirectory = 1;
+        ffi::Py_InitializeEx(0);
+        let module = ffi::PyImport_AddModule(c"_pycomponent".as_ptr());
+        assert!(!module.is_null(), "creating _pycomponent failed");
+        let globals = ffi::PyModule_GetDict(module);
+        let builtins = Owned::new(ffi::PyImport_ImportModule(c"builtins".as_ptr())).expect("builtins imports");
+        ffi::PyDict_SetItemString(globals, c"__builtins__".as_ptr(), builtins.ptr());
+        let source = CString::new(BOOTSTRAP).expect("bootstrap has no NUL");
+        let done = ffi::PyRun_StringFlags(source.as_ptr(), ffi::Py_file_input, globals, globals, std::ptr::null_mut());
+        assert!(!done.is_null(), "the bootstrap failed");
+        ffi::Py_DecRef(done);
+        install_host_bridge(module);
+    });
+}
+
+/// `_pycomponent` (borrowed), after start-up.
+fn helpers() -> *mut PyObject {
+    unsafe { ffi::PyImport_AddModule(c"_pycomponent".as_ptr()) }
+}
+
+/// Calls `_pycomponent.<name>(*args)`; steals nothing.
+fn call_helper(name: &str, args: &[*mut PyObject]) -> Result<Owned, ()> {
+    unsafe {
+        let name = CString::new(name).map_err(|_| ())?;
+        let func = Owned::new(ffi::PyObject_GetAttrString(helpers(), name.as_ptr()))?;
+        let tuple = Owned::new(ffi::PyTuple_New(args.len() as _))?;
+        for (i, arg) in args.iter().enumerate() {
+            ffi::PyTuple_SetItem(tuple.ptr(), i as _, Owned::borrowed(*arg)?.into_raw());
+        }
+        Owned::new(ffi::PyObject_Call(func.ptr(), tuple.ptr(), std::ptr::null_mut()))
+    }
+}
+
+/// A new `str` object.
+fn py_str(s: &str) -> Result<Owned, ()> {
+    Owned::new(unsafe { ffi::PyUnicode_FromStringAndSize(s.as_ptr().cast(), s.len() as _) })
+}
+
+/// Takes the pending Python exception as a value.
+fn take_error() -> PythonError {
+    unsafe {
+        let (mut ty, mut value, mut tb) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+        ffi::PyErr_Fetch(&mut ty, &mut value, &mut tb);
+        if ty.is_null() {
+            return PythonError {
+                type_name: "SystemError".into(),
+                message: "an operation failed without setting an exception".into(),
+                traceback: String::new(),
+            };
+        }
+        ffi::PyErr_NormalizeException(&mut ty, &mut value, &mut tb);
+        let (ty, value, tb) = (Owned::new(ty), Owned::new(value), Owned::new(tb));
+        let Ok(value) = value else {
+            return PythonError { type_name: "SystemError".into(), message: "empty exception".into(), traceback: String::new() };
+        };
+        if let Ok(tb) = &tb {
+            ffi::PyException_SetTraceback(value.ptr(), tb.ptr());
+        }
+        drop(ty);
+        match call_helper("describe", &[value.ptr()]).and_then(|d| {
+            let part = |i| convert::text_of(ffi::PyTuple_GetItem(d.ptr(), i));
+            Ok(PythonError { type_name: part(0)?, message: part(1)?, traceback: part(2)? })
+        }) {
+            Ok(error) => error,
+            Err(()) => {
+                ffi::PyErr_Clear();
+                let type_name = convert::type_name(value.ptr()).unwrap_or_else(|()| "BaseException".into());
+                ffi::PyErr_Clear();
+                PythonError { type_name, message: "(the exception could not be formatted)".into(), traceback: String::new() }
+            }
+        }
+    }
+}
+
+/// What the call printed; clears the buffers.
+pub fn take_output() -> Output {
+    let taken = call_helper("take_output", &[]).and_then(|pair| unsafe {
+        Ok(Output {
+            stdout: convert::text_of(ffi::PyTuple_GetItem(pair.ptr(), 0))?,
+            stderr: convert::text_of(ffi::PyTuple_GetItem(pair.ptr(), 1))?,
+        })
+    });
+    taken.unwrap_or_else(|()| {
+        unsafe { ffi::PyErr_Clear() };
+        Output { stdout: String::new(), stderr: String::new() }
+    })
+}
+
+/// Turns a C-API result into a value or the pending exception.
+fn finish(result: Result<Owned, ()>) -> Result<Value, PythonError> {
+    let obj = result.map_err(|()| take_error())?;
+    convert::to_value(obj.ptr()).map_err(|()| take_error())
+}
+
+fn run_source(code: &str, start: c_int) -> Result<Owned, PythonError> {
+    let source = CString::new(code).map_err(|_| PythonError {
+        type_name: "ValueError".into(),
+        message: "source code cannot contain null bytes".into(),
+        traceback: String::new(),
+    })?;
+    unsafe {
+        let main = ffi::PyImport_AddModule(c"__main__".as_ptr());
+        let globals = ffi::PyModule_GetDict(main);
+        Owned::new(ffi::PyRun_StringFlags(source.as_ptr(), start, globals, globals, std::ptr::null_mut()))
+            .map_err(|()| take_error())
+    }
+}
+
+/// `eval`.
+pub fn eval(expression: &str) -> Result<Value, PythonError> {
+    run_source(expression, ffi::Py_eval_input).and_then(|obj| finish(Ok(obj)))
+}
+
+/// `exec`.
+pub fn exec(code: &str) -> Result<(), PythonError> {
+    run_source(code, ffi::Py_file_input).map(drop)
+}
+
+fn value_error(message: String) -> PythonError {
+    PythonError { type_name: "ValueError".into(), message, traceback: String::new() }
+}
+
+/// `call`.
+pub fn call(function: &str, args: &[Value], kwargs: &[KeywordArgument]) -> Result<Value, PythonError> {
+    unsafe {
+        let tuple = Owned::new(ffi::PyTuple_New(args.len() as _)).map_err(|()| take_error())?;
+        for (i, arg) in args.iter().enumerate() {
+            let obj = convert::from_value(arg).map_err(|e| value_error(format!("argument {i}: {e}")))?;
+            ffi::PyTuple_SetItem(tuple.ptr(), i as _, obj.into_raw());
+        }
+        let dict = Owned::new(ffi::PyDict_New()).map_err(|()| take_error())?;
+        for kw in kwargs {
+            let obj = convert::from_value(&kw.value).map_err(|e| value_error(format!("argument {}: {e}", kw.name)))?;
+            let name = py_str(&kw.name).map_err(|()| take_error())?;
+            ffi::PyDict_SetItem(dict.ptr(), name.ptr(), obj.ptr());
+        }
+        let name = py_str(function).map_err(|()| take_error())?;
+        finish(call_helper("call", &[name.ptr(), tuple.ptr(), dict.ptr()]))
+    }
+}
+
+/// `import-module`.
+pub fn import_module(name: &str) -> Result<(), PythonError> {
+    let name = py_str(name).map_err(|()| take_error())?;
+    call_helper("import_module", &[name.ptr()]).map(drop).map_err(|()| take_error())
+}
+
+/// `add-module`.
+pub fn add_module(name: &str, source: &str, is_package: bool) -> Result<(), PythonError> {
+    unsafe {
+        let (name, source) = (py_str(name).map_err(|()| take_error())?, py_str(source).map_err(|()| take_error())?);
+        let flag = Owned::new(ffi::PyBool_FromLong(is_package as _)).map_err(|()| take_error())?;
+        call_helper("add_module", &[name.ptr(), source.ptr(), flag.ptr()]).map(drop).map_err(|()| take_error())
+    }
+}
+
+/// `PyMethodDef`: the four-field layout of CPython 3.11.
+#[repr(C)]
+struct PyMethodDef {
+    name: *const c_char,
+    meth: unsafe extern "C" fn(*mut PyObject, *mut PyObject) -> *mut PyObject,
+    flags: c_int,
+    doc: *const c_char,
+}
+
+// SAFETY: the definition is immutable and the guest is single-threaded.
+unsafe impl Sync for PyMethodDef {}
+
+const METH_VARARGS: c_int = 1;
+
+static HOST_CALL: PyMethodDef = PyMethodDef {
+    name: c"_host_call".as_ptr(),
+    meth: host_call,
+    flags: METH_VARARGS,
+    doc: c"_host_call(module, function, args, kwargs): calls a host function.".as_ptr(),
+};
+
+unsafe extern "C" {
+    fn PyCFunction_NewEx(def: *const PyMethodDef, self_: *mut PyObject, module: *mut PyObject) -> *mut PyObject;
+    fn PyArg_ParseTuple(args: *mut PyObject, format: *const c_char, ...) -> c_int;
+}
+
+/// Makes `_pycomponent._host_call` the real bridge and registers the host's modules.
+unsafe fn install_host_bridge(module: *mut PyObject) {
+    unsafe {
+        let func = PyCFunction_NewEx(&HOST_CALL, std::ptr::null_mut(), std::ptr::null_mut());
+        assert!(!func.is_null(), "creating _host_call failed");
+        ffi::PyDict_SetItemString(ffi::PyModule_GetDict(module), c"_host_call".as_ptr(), func);
+        ffi::Py_DecRef(func);
+        // The host's modules, as [(name, [function, ...]), ...].
+        let modules = host::modules();
+        let list = Owned::new(ffi::PyList_New(0)).expect("list");
+        for m in &modules {
+            let pair = Owned::new(ffi::PyTuple_New(2)).expect("tuple");
+            let functions = Owned::new(ffi::PyList_New(m.functions.len() as _)).expect("list");
+            for (i, f) in m.functions.iter().enumerate() {
+                ffi::PyList_SetItem(functions.ptr(), i as _, py_str(f).expect("str").into_raw());
+            }
+            ffi::PyTuple_SetItem(pair.ptr(), 0, py_str(&m.name).expect("str").into_raw());
+            ffi::PyTuple_SetItem(pair.ptr(), 1, functions.into_raw());
+            list_append(list.ptr(), pair.ptr());
+        }
+        let done = call_helper("set_host_modules", &[list.ptr()]);
+        assert!(done.is_ok(), "registering host modules failed");
+    }
+}
+
+unsafe fn list_append(list: *mut PyObject, item: *mut PyObject) {
+    unsafe extern "C" {
+        fn PyList_Append(list: *mut PyObject, item: *mut PyObject) -> c_int;
+    }
+    unsafe { PyList_Append(list, item) };
+}
+
+/// The C entry point behind `_pycomponent._host_call`.
+unsafe extern "C" fn host_call(_self: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    unsafe {
+        let (mut module, mut function, mut call_args, mut call_kwargs) =
+            (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+        if PyArg_ParseTuple(
+            args,
+            c"UUO!O!".as_ptr(),
+            &mut module as *mut *mut PyObject,
+            &mut function as *mut *mut PyObject,
+            &raw mut ffi::PyTuple_Type,
+            &mut call_args as *mut *mut PyObject,
+            &raw mut ffi::PyDict_Type,
+            &mut call_kwargs as *mut *mut PyObject,
+        ) == 0
+        {
+            return std::ptr::null_mut();
+        }
+        let (Ok(module), Ok(function)) = (convert::text_of(module), convert::text_of(function)) else {
+            return std::ptr::null_mut();
+        };
+        let mut values = Vec::new();
+        for i in 0..ffi::PyTuple_Size(call_args) {
+            match convert::to_value(ffi::PyTuple_GetItem(call_args, i)) {
+                Ok(v) => values.push(v),
+                Err(()) => return std::ptr::null_mut(),
+            }
+        }
+        let mut keywords = Vec::new();
+        let (mut pos, mut key, mut value) = (0, std::ptr::null_mut(), std::ptr::null_mut());
+        while ffi::PyDict_Next(call_kwargs, &mut pos, &mut key, &mut value) != 0 {
+            let (Ok(name), Ok(value)) = (convert::text_of(key), convert::to_value(value)) else {
+                return std::ptr::null_mut();
+            };
+            keywords.push(KeywordArgument { name, value });
+        }
+        match host::call(&module, &function, &values, &keywords) {
+            Ok(result) => match convert::from_value(&result) {
+                Ok(obj) => obj.into_raw(),
+                Err(message) => {
+                    let message = CString::new(format!("the host returned an invalid value: {message}"))
+                        .unwrap_or_default();
+                    ffi::PyErr_SetString(ffi::PyExc_TypeError, message.as_ptr());
+                    std::ptr::null_mut()
+                }
+            },
+            Err(message) => {
+                let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+                ffi::PyErr_SetString(ffi::PyExc_RuntimeError, message.as_ptr());
+                std::ptr::null_mut()
+            }
+        }
+    }
+}

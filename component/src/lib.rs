@@ -1,0 +1,55 @@
+//! The pycomponent guest: CPython 3.11 behind the WIT interface of `../wit`.
+//!
+//! `interp` owns the interpreter, `convert` the value mapping, `ffi` the C API
+//! declarations; this file connects them to the generated bindings.
+
+mod convert;
+mod ffi;
+mod interp;
+mod pyobj;
+
+use exports::pycomponent::python::interpreter::{Evaluation, Execution, Guest};
+use pycomponent::python::types::{KeywordArgument, Value};
+
+wit_bindgen::generate!({
+    world: "python",
+    path: "../wit",
+});
+
+struct Component;
+
+export!(Component);
+
+fn evaluation(run: impl FnOnce() -> Result<Value, pycomponent::python::types::PythonError>) -> Evaluation {
+    interp::ensure_started();
+    let result = run();
+    Evaluation { result, output: interp::take_output() }
+}
+
+fn execution(run: impl FnOnce() -> Result<(), pycomponent::python::types::PythonError>) -> Execution {
+    interp::ensure_started();
+    let result = run();
+    Execution { result, output: interp::take_output() }
+}
+
+impl Guest for Component {
+    fn eval(expression: String) -> Evaluation {
+        evaluation(|| interp::eval(&expression))
+    }
+
+    fn exec(code: String) -> Execution {
+        execution(|| interp::exec(&code))
+    }
+
+    fn call(function: String, args: Vec<Value>, kwargs: Vec<KeywordArgument>) -> Evaluation {
+        evaluation(|| interp::call(&function, &args, &kwargs))
+    }
+
+    fn import_module(name: String) -> Execution {
+        execution(|| interp::import_module(&name))
+    }
+
+    fn add_module(name: String, source: String, is_package: bool) -> Execution {
+        execution(|| interp::add_module(&name, &source, is_package))
+    }
+}

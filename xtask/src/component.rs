@@ -1,0 +1,98 @@
+//! `cargo xtask component`: builds the guest crate for wasm32-wasip1 with
+//! Debian's rustc-web, links it with the wasm32-wasi CPython, and packages
+//! the core module as a component with the WASI preview-1 adapter.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, ensure};
+use wasi_preview1_component_adapter_provider::{
+    WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+};
+
+use crate::cpython::{self, Artifacts};
+use crate::shell::Step;
+use crate::versions::LLVM_MAJOR;
+use crate::workspace_root;
+
+/// Debian's Rust toolchain for the guest (rustc-web, cargo-web): rustup's
+/// toolchain has no wasm32 standard library and cannot download one.
+const DEBIAN_CARGO: &str = "/usr/bin/cargo";
+const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
+
+/// wasi-libc's libraries and the reactor start file.
+const WASI_LIBC_LIB: &str = "/usr/lib/wasm32-wasi";
+
+/// Where the finished component is written.
+pub fn output_path() -> PathBuf {
+    workspace_root().join("target/component/pycomponent.wasm")
+}
+
+/// Builds CPython if needed, then the component; returns its path.
+pub fn build() -> Result<PathBuf> {
+    let cpython = cpython::build(false)?;
+    build_with(&cpython)
+}
+
+fn build_with(cpython: &Artifacts) -> Result<PathBuf> {
+    let root = workspace_root();
+    let guest_dir = root.join("component");
+    let logs = root.join("target/component/logs");
+    fs::create_dir_all(&logs)?;
+    let step =
+        Step::start("guest crate for wasm32-wasip1 (Debian rustc-web, build-std)", logs.join("guest.log"))?;
+    let clang_rt = format!("/usr/lib/llvm-{LLVM_MAJOR}/lib/clang/{LLVM_MAJOR}/lib/wasi");
+    let rustflags = [
+        "-C link-self-contained=no".to_string(),
+        format!("-C linker=wasm-ld-{LLVM_MAJOR}"),
+        format!("-L {WASI_LIBC_LIB}"),
+        format!("-C link-arg={WASI_LIBC_LIB}/crt1-reactor.o"),
+    ]
+    .join(" ");
+    let mut cargo = Command::new(DEBIAN_CARGO);
+    // A nested build under `cargo xtask` inherits the outer cargo's and
+    // rustup's variables; they would point it at the host toolchain.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO") || key.starts_with("RUSTUP") || key.starts_with("RUST") {
+            cargo.env_remove(key.as_ref());
+        }
+    }
+    cargo
+        .args(["build", "--release", "-Zbuild-std=std,panic_abort", "--target", "wasm32-wasip1"])
+        .env("PATH", "/usr/bin:/bin")
+        .env("RUSTC", DEBIAN_RUSTC)
+        // -Zbuild-std is unstable; rustc-web is a stable release.
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("RUSTFLAGS", rustflags)
+        .env("PYCOMPONENT_CPYTHON_LIB", cpython.dir.join("wasm/lib"))
+        .env("PYCOMPONENT_CLANG_RT", clang_rt)
+        .current_dir(&guest_dir);
+    step.run(&mut cargo)?;
+    step.finish();
+
+    let core = guest_dir.join("target/wasm32-wasip1/release/pycomponent_guest.wasm");
+    let step = Step::start("component: adapt WASI preview 1", logs.join("component.log"))?;
+    let module = fs::read(&core).with_context(|| format!("reading {}", core.display()))?;
+    let component = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .context("reading the guest module's component-type section")?
+        .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER)
+        .context("adding the WASI preview-1 reactor adapter")?
+        .validate(true)
+        .encode()
+        .context("encoding the component")?;
+    let out = output_path();
+    write_atomically(&out, &component)?;
+    step.finish();
+    eprintln!("==> component: {} ({} bytes)", out.display(), component.len());
+    ensure!(!component.is_empty(), "empty component");
+    Ok(out)
+}
+
+fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("wasm.tmp");
+    fs::write(&tmp, data).with_context(|| format!("writing {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+}

@@ -9,10 +9,14 @@ dotted names of ``call``. The Rust side converts values and calls in.
 import builtins
 import importlib
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import io
+import marshal
+import os
 import sys
 import traceback
+import zlib
 
 
 class _Capture(io.TextIOBase):
@@ -66,11 +70,15 @@ class _SourceModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def __init__(self):
         self.sources = {}  # name -> (source, is_package)
-        self.host = {}  # name -> tuple of function names
+        # name -> tuple of function names; None: ask the host on first use.
+        # Empty while the snapshot is made: the build has no host to ask.
+        self.host = {}
 
     def find_spec(self, name, path=None, target=None):
         if name in self.sources:
             return importlib.util.spec_from_loader(name, self, is_package=self.sources[name][1])
+        if self.host is None:
+            self.host = {module: tuple(functions) for module, functions in _host_modules()}
         if name in self.host:
             return importlib.util.spec_from_loader(name, self)
         return None
@@ -103,6 +111,11 @@ def _host_call(module, function, args, kwargs):
     raise RuntimeError("host calls are not available")
 
 
+def _host_modules():
+    # Replaced by the Rust side with the real entry point at start-up.
+    return []
+
+
 _finder = _SourceModules()
 sys.meta_path.insert(0, _finder)
 
@@ -119,9 +132,85 @@ def add_module(name, source, is_package):
     importlib.invalidate_caches()
 
 
-def set_host_modules(modules):
-    """Registers the host's modules: a list of (name, [function names])."""
-    _finder.host = {name: tuple(functions) for name, functions in modules}
+class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
+    """Serves the standard library from memory: the compiled modules are read
+    once, when the snapshot is made, and kept zlib-compressed, so that imports
+    at run time need no file system."""
+
+    def __init__(self):
+        self.modules = {}  # name -> (is_package, origin path, compressed code)
+
+    def load(self, root):
+        tag = f".{sys.implementation.cache_tag}.pyc"
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            if os.path.basename(dirpath) != "__pycache__":
+                continue
+            package_dir = os.path.dirname(dirpath)
+            rel = os.path.relpath(package_dir, root)
+            package = [] if rel == "." else rel.split(os.sep)
+            for filename in sorted(filenames):
+                if not filename.endswith(tag):
+                    continue
+                stem = filename[: -len(tag)]
+                with open(os.path.join(dirpath, filename), "rb") as f:
+                    data = f.read()
+                if data[:4] != importlib.util.MAGIC_NUMBER:
+                    raise ImportError(f"{filename}: bytecode of another Python version")
+                is_package = stem == "__init__"
+                name = ".".join(package if is_package else package + [stem])
+                if name:
+                    origin = os.path.join(package_dir, stem + ".py")
+                    # A .pyc is a 16-byte header, then the marshalled code.
+                    self.modules[name] = (is_package, origin, zlib.compress(data[16:], 9))
+
+    def find_spec(self, name, path=None, target=None):
+        entry = self.modules.get(name)
+        if entry is None:
+            return None
+        is_package, origin, _ = entry
+        spec = importlib.machinery.ModuleSpec(name, self, origin=origin, is_package=is_package)
+        spec.has_location = True
+        return spec
+
+    def get_code(self, fullname):
+        return marshal.loads(zlib.decompress(self.modules[fullname][2]))
+
+    def get_source(self, fullname):
+        return None
+
+    def is_package(self, fullname):
+        return self.modules[fullname][0]
+
+    def exec_module(self, module):
+        exec(self.get_code(module.__spec__.name), module.__dict__)
+
+
+_stdlib = _EmbeddedStdlib()
+
+
+def embed_stdlib(root, preload):
+    """Called once, when the snapshot is made: loads the standard library at
+    ``root`` into memory, imports the ``preload`` modules from there, and
+    cuts the interpreter off the file system for imports."""
+    _stdlib.load(root)
+    sys.meta_path.insert(sys.meta_path.index(_finder) + 1, _stdlib)
+    sys.meta_path[:] = [f for f in sys.meta_path if f is not importlib.machinery.PathFinder]
+    sys.path.clear()
+    sys.path_importer_cache.clear()
+    for name in preload:
+        importlib.import_module(name)
+    return len(_stdlib.modules)
+
+
+def on_instance_start():
+    """Runs once in each instance, at its first call: what must differ
+    between instances made from one snapshot."""
+    # Fresh seeds: the snapshot would otherwise give every instance the
+    # same random sequence.
+    if "random" in sys.modules:
+        sys.modules["random"].seed()
+    _finder.host = None
 
 
 def resolve(dotted):
@@ -158,6 +247,15 @@ def resolve(dotted):
 def call(function, args, kwargs):
     """Calls a function by dotted name."""
     return resolve(function)(*args, **kwargs)
+
+
+def run_script(source, filename, argv):
+    """Runs a script as ``__main__``: ``sys.argv`` set, tracebacks naming
+    ``filename``."""
+    sys.argv = list(argv)
+    main = sys.modules["__main__"].__dict__
+    main["__file__"] = filename
+    exec(compile(source, filename, "exec"), main)
 
 
 def import_module(name):

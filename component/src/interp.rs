@@ -206,28 +206,98 @@ unsafe extern "C" {
     fn PyArg_ParseTuple(args: *mut PyObject, format: *const c_char, ...) -> c_int;
 }
 
-/// Makes `_pycomponent._host_call` the real bridge and registers the host's modules.
+/// Installs the Rust entry points `_pycomponent._host_call` and
+/// `_pycomponent._host_modules`. The host is asked for its modules only at
+/// run time: while the snapshot is made there is no host.
 unsafe fn install_host_bridge(module: *mut PyObject) {
     unsafe {
-        let func = PyCFunction_NewEx(&HOST_CALL, std::ptr::null_mut(), std::ptr::null_mut());
-        assert!(!func.is_null(), "creating _host_call failed");
-        ffi::PyDict_SetItemString(ffi::PyModule_GetDict(module), c"_host_call".as_ptr(), func);
-        ffi::Py_DecRef(func);
-        // The host's modules, as [(name, [function, ...]), ...].
-        let modules = host::modules();
-        let list = Owned::new(ffi::PyList_New(0)).expect("list");
-        for m in &modules {
-            let pair = Owned::new(ffi::PyTuple_New(2)).expect("tuple");
-            let functions = Owned::new(ffi::PyList_New(m.functions.len() as _)).expect("list");
-            for (i, f) in m.functions.iter().enumerate() {
-                ffi::PyList_SetItem(functions.ptr(), i as _, py_str(f).expect("str").into_raw());
-            }
-            ffi::PyTuple_SetItem(pair.ptr(), 0, py_str(&m.name).expect("str").into_raw());
-            ffi::PyTuple_SetItem(pair.ptr(), 1, functions.into_raw());
-            list_append(list.ptr(), pair.ptr());
+        let globals = ffi::PyModule_GetDict(module);
+        for (def, name) in [(&HOST_CALL, c"_host_call"), (&HOST_MODULES, c"_host_modules")] {
+            let func = PyCFunction_NewEx(def, std::ptr::null_mut(), std::ptr::null_mut());
+            assert!(!func.is_null(), "creating a host bridge function failed");
+            ffi::PyDict_SetItemString(globals, name.as_ptr(), func);
+            ffi::Py_DecRef(func);
         }
-        let done = call_helper("set_host_modules", &[list.ptr()]);
-        assert!(done.is_ok(), "registering host modules failed");
+    }
+}
+
+const METH_NOARGS: c_int = 4;
+
+static HOST_MODULES: PyMethodDef = PyMethodDef {
+    name: c"_host_modules".as_ptr(),
+    meth: host_modules,
+    flags: METH_NOARGS,
+    doc: c"_host_modules(): the host's modules, as [(name, [function, ...]), ...].".as_ptr(),
+};
+
+/// The C entry point behind `_pycomponent._host_modules`.
+unsafe extern "C" fn host_modules(_self: *mut PyObject, _args: *mut PyObject) -> *mut PyObject {
+    let build = || -> Result<Owned, ()> {
+        unsafe {
+            let list = Owned::new(ffi::PyList_New(0))?;
+            for m in host::modules() {
+                let functions = Owned::new(ffi::PyList_New(m.functions.len() as _))?;
+                for (i, f) in m.functions.iter().enumerate() {
+                    ffi::PyList_SetItem(functions.ptr(), i as _, py_str(f)?.into_raw());
+                }
+                let pair = Owned::new(ffi::PyTuple_New(2))?;
+                ffi::PyTuple_SetItem(pair.ptr(), 0, py_str(&m.name)?.into_raw());
+                ffi::PyTuple_SetItem(pair.ptr(), 1, functions.into_raw());
+                list_append(list.ptr(), pair.ptr());
+            }
+            Ok(list)
+        }
+    };
+    build().map_or(std::ptr::null_mut(), Owned::into_raw)
+}
+
+/// Per instance: set once the instance's first call has run
+/// `_pycomponent.on_instance_start`. It is false in the snapshot.
+static mut INSTANCE_STARTED: bool = false;
+
+/// Starts the interpreter if the snapshot did not, then runs the
+/// per-instance start-up once.
+pub fn ensure_instance_started() {
+    ensure_started();
+    // SAFETY: the guest is single-threaded.
+    unsafe {
+        if !INSTANCE_STARTED {
+            INSTANCE_STARTED = true;
+            if call_helper("on_instance_start", &[]).is_err() {
+                ffi::PyErr_Clear();
+            }
+        }
+    }
+}
+
+/// Where the standard library is mounted while the snapshot is made.
+pub const SNAPSHOT_STDLIB: &str = "/usr/local/lib/python3.11";
+
+/// Modules imported into the snapshot, so that instances start with them
+/// loaded: the ones most programs use.
+const PRELOAD: &[&str] = &[
+    "abc", "base64", "collections", "copy", "dataclasses", "datetime", "decimal", "enum", "functools",
+    "hashlib", "itertools", "json", "math", "operator", "random", "re", "string", "struct", "textwrap",
+    "traceback", "types", "typing",
+];
+
+/// Builds the snapshot's state: starts CPython, embeds the standard library
+/// and preloads common modules. Returns the number of embedded modules, or
+/// the Python error.
+pub fn prepare_snapshot() -> Result<usize, PythonError> {
+    ensure_started();
+    let root = py_str(SNAPSHOT_STDLIB).map_err(|()| take_error())?;
+    let preload = unsafe {
+        let list = Owned::new(ffi::PyList_New(PRELOAD.len() as _)).map_err(|()| take_error())?;
+        for (i, name) in PRELOAD.iter().enumerate() {
+            ffi::PyList_SetItem(list.ptr(), i as _, py_str(name).map_err(|()| take_error())?.into_raw());
+        }
+        list
+    };
+    let count = call_helper("embed_stdlib", &[root.ptr(), preload.ptr()]).map_err(|()| take_error())?;
+    unsafe {
+        let mut overflow = 0;
+        Ok(ffi::PyLong_AsLongLongAndOverflow(count.ptr(), &mut overflow) as usize)
     }
 }
 

@@ -21,13 +21,13 @@ struct Component;
 export!(Component);
 
 fn evaluation(run: impl FnOnce() -> Result<Value, pycomponent::python::types::PythonError>) -> Evaluation {
-    interp::ensure_started();
+    interp::ensure_instance_started();
     let result = run();
     Evaluation { result, output: interp::take_output() }
 }
 
 fn execution(run: impl FnOnce() -> Result<(), pycomponent::python::types::PythonError>) -> Execution {
-    interp::ensure_started();
+    interp::ensure_instance_started();
     let result = run();
     Execution { result, output: interp::take_output() }
 }
@@ -51,5 +51,20 @@ impl Guest for Component {
 
     fn add_module(name: String, source: String, is_package: bool) -> Execution {
         execution(|| interp::add_module(&name, &source, is_package))
+    }
+}
+
+/// The pre-initialization entry point, run once by wizer while the
+/// component is built: the memory it leaves behind is what every instance
+/// starts from. A failure aborts the build with the Python error.
+#[unsafe(export_name = "wizer-initialize")]
+pub extern "C" fn wizer_initialize() {
+    wit_bindgen::rt::run_ctors_once();
+    match interp::prepare_snapshot() {
+        Ok(count) => eprintln!("pycomponent: snapshot holds {count} stdlib modules"),
+        Err(err) => {
+            eprintln!("pycomponent: pre-initialization failed:\n{}", err.traceback);
+            std::process::abort();
+        }
     }
 }

@@ -12,14 +12,22 @@ use wasi_preview1_component_adapter_provider::{
 };
 
 use crate::cpython::{self, Artifacts};
-use crate::shell::Step;
+use crate::shell::{self, Step};
 use crate::versions::LLVM_MAJOR;
 use crate::workspace_root;
+use crate::{cache, tools, trap_imports, versions};
 
 /// Debian's Rust toolchain for the guest (rustc-web, cargo-web): rustup's
 /// toolchain has no wasm32 standard library and cannot download one.
 const DEBIAN_CARGO: &str = "/usr/bin/cargo";
 const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
+
+/// Where the guest reads the standard library while the snapshot is made
+/// (`SNAPSHOT_STDLIB` in component/src/interp.rs).
+const GUEST_STDLIB: &str = "/usr/local/lib/python3.11";
+
+/// The core import module of the WIT `host` interface.
+const HOST_IMPORT_MODULE: &str = "pycomponent:python/host@0.1.0";
 
 /// wasi-libc's libraries and the reactor start file.
 const WASI_LIBC_LIB: &str = "/usr/lib/wasm32-wasi";
@@ -73,8 +81,30 @@ fn build_with(cpython: &Artifacts) -> Result<PathBuf> {
     step.finish();
 
     let core = guest_dir.join("target/wasm32-wasip1/release/pycomponent_guest.wasm");
+    let snapshot = root.join("target/component/pycomponent-core-initialized.wasm");
+    let step = Step::start(
+        "pre-initialize: start CPython, embed the stdlib, snapshot (wizer)",
+        logs.join("wizer.log"),
+    )?;
+    let wasmtime = tools::ensure(versions::WASMTIME_CLI, &cache::root()?)?;
+    let core_bytes = fs::read(&core).with_context(|| format!("reading {}", core.display()))?;
+    let host_stubs = root.join("target/component/host-imports-trap.wasm");
+    fs::write(&host_stubs, trap_imports::module_for(&core_bytes, HOST_IMPORT_MODULE)?)?;
+    step.run(
+        Command::new(&wasmtime)
+            .args(["wizer", "-S", "cli=y", "--init-func", "wizer-initialize"])
+            .arg("--preload")
+            .arg(format!("{HOST_IMPORT_MODULE}={}", host_stubs.display()))
+            .arg("--dir")
+            .arg(format!("{}::{GUEST_STDLIB}", cpython.stdlib().display()))
+            .arg("-o")
+            .arg(&snapshot)
+            .arg(&core),
+    )?;
+    step.finish();
+
     let step = Step::start("component: adapt WASI preview 1", logs.join("component.log"))?;
-    let module = fs::read(&core).with_context(|| format!("reading {}", core.display()))?;
+    let module = fs::read(&snapshot).with_context(|| format!("reading {}", snapshot.display()))?;
     let component = wit_component::ComponentEncoder::default()
         .module(&module)
         .context("reading the guest module's component-type section")?
@@ -86,8 +116,14 @@ fn build_with(cpython: &Artifacts) -> Result<PathBuf> {
     let out = output_path();
     write_atomically(&out, &component)?;
     step.finish();
-    eprintln!("==> component: {} ({} bytes)", out.display(), component.len());
     ensure!(!component.is_empty(), "empty component");
+    let brotli = shell::output_bytes(Command::new("brotli").args(["-c", "-q", "11"]).arg(&out))?.len();
+    eprintln!(
+        "==> component: {} — {:.2} MB raw, {:.2} MB brotli",
+        out.display(),
+        component.len() as f64 / 1e6,
+        brotli as f64 / 1e6
+    );
     Ok(out)
 }
 

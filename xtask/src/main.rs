@@ -10,6 +10,8 @@ mod cpython;
 mod shell;
 mod sources;
 mod toolchain;
+mod tools;
+mod trap_imports;
 mod versions;
 
 use std::path::{Path, PathBuf};
@@ -47,8 +49,11 @@ enum Task {
     /// wasm32-wasip1 with Debian's rustc-web, linked with the wasm32-wasi
     /// CPython, adapted to WASI 0.2. Writes target/component/pycomponent.wasm.
     Component,
-    /// Set everything up, then run examples/hello.py with CPython's
-    /// python.wasm under Wasmtime and print its output.
+    /// Build the self-contained `pycomponent` CLI (release, with the
+    /// component embedded): target/release/pycomponent.
+    Cli,
+    /// Set everything up, then run examples/hello.py in the component with
+    /// the `pycomponent` CLI and print its output.
     Demo,
     /// Set everything up, then run all checks and tests: formatting, clippy,
     /// unit tests and the integration tests against the built artifacts.
@@ -61,6 +66,7 @@ fn main() {
         Task::Toolchain => toolchain::ensure(),
         Task::Cpython { force } => cpython::build(force).map(drop),
         Task::Component => component::build().map(drop),
+        Task::Cli => build_cli(),
         Task::Demo => demo(),
         Task::Test => test(),
     };
@@ -89,14 +95,25 @@ fn cargo() -> Command {
 
 fn demo() -> Result<()> {
     toolchain::ensure()?;
-    let artifacts = cpython::build(false)?;
-    eprintln!("==> demo: examples/hello.py in python.wasm under Wasmtime");
+    let component = component::build()?;
+    eprintln!("==> demo: examples/hello.py in the component (pycomponent run)");
     shell::run(
         cargo()
-            .args(["run", "--quiet", "--package", "pycomponent", "--", "python-wasm", "--cpython"])
-            .arg(&artifacts.dir)
+            .args(["run", "--quiet", "--package", "pycomponent", "--", "run", "--component"])
+            .arg(&component)
             .arg(workspace_root().join("examples/hello.py")),
     )
+}
+
+fn build_cli() -> Result<()> {
+    toolchain::ensure()?;
+    let component = component::build()?;
+    eprintln!("==> cli: cargo build --release -p pycomponent, with the component embedded");
+    shell::run(
+        cargo().args(["build", "--release", "--package", "pycomponent"]).env("PYCOMPONENT_EMBED", &component),
+    )?;
+    eprintln!("==> cli: {}", workspace_root().join("target/release/pycomponent").display());
+    Ok(())
 }
 
 fn test() -> Result<()> {

@@ -65,6 +65,12 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 /// Runs `cmd` and returns its stdout as text, failing with its stderr.
 pub fn output(cmd: &mut Command) -> Result<String> {
     let shown = display_command(cmd);
+    String::from_utf8(output_bytes(cmd)?).with_context(|| format!("`{shown}` printed non-UTF-8 output"))
+}
+
+/// Runs `cmd` and returns its stdout as bytes, failing with its stderr.
+pub fn output_bytes(cmd: &mut Command) -> Result<Vec<u8>> {
+    let shown = display_command(cmd);
     let out = cmd.stdin(Stdio::null()).output().with_context(|| format!("could not start `{shown}`"))?;
     if !out.status.success() {
         bail!(
@@ -73,7 +79,7 @@ pub fn output(cmd: &mut Command) -> Result<String> {
             String::from_utf8_lossy(&out.stderr).trim_end()
         );
     }
-    String::from_utf8(out.stdout).with_context(|| format!("`{shown}` printed non-UTF-8 output"))
+    Ok(out.stdout)
 }
 
 /// A named build step whose commands log to one file.

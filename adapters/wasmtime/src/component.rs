@@ -3,15 +3,19 @@
 //! [`HostModules`] are the functions Python may call.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store};
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap,
+};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use crate::Error;
 use crate::value::Value;
-use crate::{Error, python_wasm::GUEST_STDLIB};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -93,11 +97,106 @@ impl HostModules {
     }
 }
 
+/// Limits that apply to every instance of a [`Runtime`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most linear memory one instance may use, in bytes. Python sees
+    /// `MemoryError` when an allocation would pass it.
+    pub memory_bytes: usize,
+    /// The longest one call may run; `None` for no limit. A call that runs
+    /// longer is stopped with [`Error::Timeout`], and the instance refuses
+    /// further calls.
+    pub timeout: Option<Duration>,
+    /// How many instances may be alive at once ([`Error::Capacity`] beyond).
+    pub max_instances: u32,
+}
+
+impl Default for Limits {
+    /// 256 MiB of memory, 30 s per call, 1000 live instances.
+    fn default() -> Limits {
+        Limits { memory_bytes: 256 << 20, timeout: Some(Duration::from_secs(30)), max_instances: 1000 }
+    }
+}
+
+/// An epoch deadline that is never reached.
+const NO_DEADLINE: u64 = u64::MAX / 2;
+
+/// How often the epoch advances: the resolution of call timeouts.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Denies memory growth past the cap and remembers that it did.
+struct MemoryCap {
+    bytes: usize,
+    hit: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.bytes;
+        self.hit |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
+/// Pool slots per component instance: the guest, the WASI adapter and the
+/// shims wit-component adds.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+const MEMORIES_PER_COMPONENT: u32 = 4;
+const TABLES_PER_COMPONENT: u32 = 8;
+/// CPython's function table holds one entry per address-taken C function.
+const TABLE_ELEMENTS: usize = 100_000;
+
 /// Per-instance state of the store.
 struct State {
     wasi: WasiCtx,
     table: ResourceTable,
     host: HostModules,
+    memory: MemoryCap,
+}
+
+/// Advances the engine's epoch until the last [`Runtime`] clone is dropped.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    fn start(engine: &Engine) -> EpochTicker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (engine, flag) = (engine.weak(), stop.clone());
+        std::thread::Builder::new()
+            .name("pycomponent-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match engine.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .expect("spawning the epoch thread");
+        EpochTicker { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 impl WasiView for State {
@@ -155,46 +254,94 @@ pub struct Runtime {
     engine: Engine,
     component: Component,
     linker: Linker<State>,
-    stdlib: PathBuf,
+    limits: Limits,
+    _ticker: Arc<EpochTicker>,
 }
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("stdlib", &self.stdlib).finish_non_exhaustive()
+        f.debug_struct("Runtime").finish_non_exhaustive()
     }
 }
 
 impl Runtime {
-    /// Compiles the component at `component`. The standard library at
-    /// `stdlib` is granted read-only to every instance.
-    pub fn new(component: &Path, stdlib: &Path) -> Result<Runtime, Error> {
-        if !stdlib.join("os.py").is_file() {
-            return Err(Error::InvalidInput(format!(
-                "{} is not a CPython standard library",
-                stdlib.display()
-            )));
-        }
+    /// Compiles the component at `component` (built by `cargo xtask
+    /// component`) with the default [`Limits`].
+    pub fn new(component: &Path) -> Result<Runtime, Error> {
+        Runtime::with_limits(component, Limits::default())
+    }
+
+    /// Compiles the component at `component` with these limits.
+    pub fn with_limits(component: &Path, limits: Limits) -> Result<Runtime, Error> {
         let bytes =
             std::fs::read(component).map_err(|source| Error::Io { path: component.to_path_buf(), source })?;
-        let engine = Engine::new(&Config::new()).map_err(Error::Engine)?;
-        let component = Component::new(&engine, bytes).map_err(Error::Compile)?;
+        Runtime::from_bytes(&bytes, limits)
+    }
+
+    /// Compiles a component given as bytes, with these limits. The compiled
+    /// code is cached on disk (see the `compiled_cache` module), so only the
+    /// first runtime for a given component pays for compilation.
+    pub fn from_bytes(bytes: &[u8], limits: Limits) -> Result<Runtime, Error> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        // Instances come from a pool of pre-reserved slots, and start from
+        // the component's memory image copy-on-write: no copying per instance.
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(limits.max_instances)
+            .total_core_instances(limits.max_instances.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+            .total_memories(limits.max_instances.saturating_mul(MEMORIES_PER_COMPONENT))
+            .total_tables(limits.max_instances.saturating_mul(TABLES_PER_COMPONENT))
+            .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+            .max_memories_per_component(MEMORIES_PER_COMPONENT)
+            .max_tables_per_component(TABLES_PER_COMPONENT)
+            .table_elements(TABLE_ELEMENTS)
+            .max_memory_size(limits.memory_bytes)
+            .max_core_instance_size(1 << 20)
+            .max_component_instance_size(1 << 20);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(Error::Engine)?;
+        let component = crate::compiled_cache::load_or_compile(&engine, bytes).map_err(Error::Compile)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(Error::Engine)?;
         bindings::Python::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
             .map_err(Error::Engine)?;
-        Ok(Runtime { engine, component, linker, stdlib: stdlib.to_path_buf() })
+        let ticker = Arc::new(EpochTicker::start(&engine));
+        Ok(Runtime { engine, component, linker, limits, _ticker: ticker })
     }
 
-    /// A fresh instance with these host modules.
+    /// The limits every instance gets.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// A fresh instance with these host modules. It starts from the
+    /// component's snapshot (CPython initialized, the standard library in
+    /// memory) and is granted nothing: no files, no environment, no network.
     pub fn instantiate(&self, host: HostModules) -> Result<Instance, Error> {
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.preopened_dir(&self.stdlib, GUEST_STDLIB, FsPerms::ReadOnly)
-            .map_err(|e| Error::Mount { path: self.stdlib.clone(), message: e.to_string() })?;
-        let state = State { wasi: wasi.build(), table: ResourceTable::new(), host };
+        let state = State {
+            wasi: WasiCtxBuilder::new().build(),
+            table: ResourceTable::new(),
+            host,
+            memory: MemoryCap { bytes: self.limits.memory_bytes, hit: false },
+        };
         let mut store = Store::new(&self.engine, state);
-        let python = bindings::Python::instantiate(&mut store, &self.component, &self.linker)
-            .map_err(Error::Instantiate)?;
-        Ok(Instance { store, python, trapped: false })
+        store.limiter(|state| &mut state.memory);
+        store.epoch_deadline_trap();
+        // "No deadline": far away, but not so far that adding the current epoch overflows.
+        store.set_epoch_deadline(NO_DEADLINE);
+        let python =
+            bindings::Python::instantiate(&mut store, &self.component, &self.linker).map_err(|e| {
+                let capacity =
+                    e.to_string().contains("maximum concurrent") || format!("{e:?}").contains("pooling");
+                if capacity { Error::Capacity(format!("{e}")) } else { Error::Instantiate(e) }
+            })?;
+        Ok(Instance {
+            store,
+            python,
+            trapped: false,
+            timeout: self.limits.timeout,
+            _ticker: self._ticker.clone(),
+        })
     }
 }
 
@@ -203,6 +350,10 @@ pub struct Instance {
     store: Store<State>,
     python: bindings::Python,
     trapped: bool,
+    timeout: Option<Duration>,
+    /// Keeps the epoch advancing while the instance lives, even when its
+    /// runtime has been dropped.
+    _ticker: Arc<EpochTicker>,
 }
 
 impl std::fmt::Debug for Instance {
@@ -220,14 +371,28 @@ fn python_error(e: wire::PythonError) -> PythonError {
 }
 
 impl Instance {
-    fn guard(&self) -> Result<(), Error> {
-        if self.trapped { Err(Error::Trapped) } else { Ok(()) }
+    /// Refuses calls after a trap, and arms the timeout for the next call.
+    fn guard(&mut self) -> Result<(), Error> {
+        if self.trapped {
+            return Err(Error::Trapped);
+        }
+        let ticks = match self.timeout {
+            Some(t) => (t.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64 + 1,
+            None => NO_DEADLINE,
+        };
+        self.store.set_epoch_deadline(ticks);
+        self.store.data_mut().memory.hit = false;
+        Ok(())
     }
 
     fn trap(&mut self, err: wasmtime::Error) -> Error {
         // After a trap the guest's memory may be inconsistent: refuse reuse.
         self.trapped = true;
-        Error::Trap(format!("{err:?}"))
+        match err.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => Error::Timeout(self.timeout.unwrap_or_default()),
+            _ if self.store.data().memory.hit => Error::MemoryLimit(self.store.data().memory.bytes),
+            _ => Error::Trap(format!("{err:?}")),
+        }
     }
 
     fn evaluation(

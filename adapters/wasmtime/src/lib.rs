@@ -1,28 +1,40 @@
 //! pycomponent: run Python inside WebAssembly hosts.
 //!
-//! This crate is the Wasmtime side of pycomponent. Today it runs CPython's
-//! own `python.wasm` command (built by `cargo xtask cpython`) in a sandbox
-//! that grants only the standard library, read-only:
+//! This crate runs the pycomponent component — CPython 3.11 with its
+//! standard library, pre-initialized — under Wasmtime. A [`Runtime`]
+//! compiles the component once; [`Runtime::instantiate`] makes isolated
+//! interpreters in microseconds; [`HostModules`] are Rust functions Python
+//! imports like modules. Python exceptions come back as values
+//! ([`PythonError`]); traps, timeouts and exhausted limits as [`Error`]s.
 //!
 //! ```no_run
-//! use pycomponent::python_wasm::{PythonWasm, Run};
+//! use pycomponent::{HostModules, Runtime, Value};
 //!
-//! # fn main() -> Result<(), pycomponent::Error> {
-//! let python = PythonWasm::from_build("target/cpython".as_ref())?;
-//! let out = python.run(&Run::code("print(6 * 7)"))?;
-//! assert_eq!(out.stdout_text(), "42\n");
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let runtime = Runtime::new("target/component/pycomponent.wasm".as_ref())?;
+//! let host = HostModules::new().function("kv", "get", |args, _| match args {
+//!     [Value::Str(key)] => Ok(Value::from(format!("value of {key}"))),
+//!     _ => Err("get(key) takes one str".into()),
+//! });
+//! let mut py = runtime.instantiate(host)?;
+//! let reply = py.eval("__import__('kv').get('user:1')")?;
+//! assert_eq!(reply.result?, Value::from("value of user:1"));
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! [`python_wasm`] runs CPython's own `python.wasm` command instead: the
+//! baseline the component is measured against.
 #![deny(missing_docs)]
 
 use std::path::PathBuf;
 
+mod compiled_cache;
 pub mod component;
 pub mod python_wasm;
 pub mod value;
 
-pub use component::{HostModules, Instance, Output, PythonError, Reply, Runtime};
+pub use component::{HostModules, Instance, Limits, Output, PythonError, Reply, Runtime};
 pub use value::Value;
 
 /// Errors of the pycomponent API.
@@ -60,6 +72,15 @@ pub enum Error {
     /// The guest trapped (a bug or an exhausted limit, not a Python exception).
     #[error("the guest trapped: {0}")]
     Trap(String),
+    /// A call ran longer than the timeout and was stopped.
+    #[error("the call ran longer than {0:?} and was stopped")]
+    Timeout(std::time::Duration),
+    /// The instance needed more memory than its cap and could not go on.
+    #[error("the instance reached its memory limit of {0} bytes")]
+    MemoryLimit(usize),
+    /// No more instances can be created: the pool is full.
+    #[error("too many live instances: {0}")]
+    Capacity(String),
     /// The instance trapped earlier and may be inconsistent: make a new one.
     #[error("this instance trapped earlier and cannot be used again")]
     Trapped,

@@ -1,12 +1,16 @@
-//! The `pycomponent` command-line tool.
+//! The `pycomponent` command-line tool: Python in the sandbox of the component.
 
-use std::path::PathBuf;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use pycomponent::python_wasm::{Mount, PythonWasm, Run};
+use pycomponent::{Error, HostModules, Instance, Limits, Output, PythonError, Runtime, Value};
 
-/// Run Python inside WebAssembly.
+/// Run Python inside WebAssembly. Code runs in a sandbox that grants no
+/// files, no network and no environment.
 #[derive(Debug, Parser)]
 #[command(name = "pycomponent", version, about)]
 struct Cli {
@@ -16,9 +20,42 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a Python script with CPython's own python.wasm under Wasmtime.
-    /// The guest gets the standard library and the script's directory,
-    /// read-only, and nothing else unless granted with --dir.
+    /// Evaluate an expression and print its value (`repr()`, or JSON with --json).
+    Eval {
+        /// The expression.
+        expression: String,
+        /// Print the value as JSON; fails for values JSON cannot hold losslessly.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        sandbox: SandboxArgs,
+    },
+    /// Execute statements.
+    Exec {
+        /// The code.
+        code: String,
+        #[command(flatten)]
+        sandbox: SandboxArgs,
+    },
+    /// Run a script: `sys.argv` is the script name and ARGS, the exit status
+    /// comes from `SystemExit` (1 after an uncaught exception).
+    Run {
+        /// The script (read on the host; the sandbox gets its text).
+        script: PathBuf,
+        /// Arguments for the script (`sys.argv[1:]`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+        #[command(flatten)]
+        sandbox: SandboxArgs,
+    },
+    /// Read Python from stdin, line by line, like the interactive interpreter.
+    Repl {
+        #[command(flatten)]
+        sandbox: SandboxArgs,
+    },
+    /// Run a script with CPython's own python.wasm (the baseline interpreter,
+    /// not the component). The guest gets the standard library and the
+    /// script's directory, read-only, and nothing else unless granted.
     PythonWasm {
         /// A `cargo xtask cpython` output directory.
         #[arg(long, default_value = "target/cpython")]
@@ -29,9 +66,52 @@ enum Command {
         /// The script to run.
         script: PathBuf,
         /// Arguments for the script (`sys.argv[1:]`).
-        #[arg(trailing_var_arg = true)]
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+}
+
+/// Where the component comes from and the limits of the sandbox.
+#[derive(Debug, Args)]
+struct SandboxArgs {
+    /// The component file. Default: the one built into this binary, if any,
+    /// else target/component/pycomponent.wasm.
+    #[arg(long, env = "PYCOMPONENT_COMPONENT")]
+    component: Option<PathBuf>,
+    /// Stop a call after this many seconds (0: no limit).
+    #[arg(long, default_value_t = 30.0)]
+    timeout: f64,
+    /// Memory cap of the interpreter, in MiB.
+    #[arg(long, default_value_t = 256)]
+    memory: usize,
+}
+
+/// The component built into this binary by `cargo xtask cli`, if it was.
+#[cfg(embedded_component)]
+const EMBEDDED: Option<&[u8]> = Some(include_bytes!(env!("PYCOMPONENT_EMBED_PATH")));
+#[cfg(not(embedded_component))]
+const EMBEDDED: Option<&[u8]> = None;
+
+impl SandboxArgs {
+    fn instance(&self) -> Result<Instance, Error> {
+        let limits = Limits {
+            memory_bytes: self.memory << 20,
+            timeout: (self.timeout > 0.0).then(|| Duration::from_secs_f64(self.timeout)),
+            max_instances: 1,
+        };
+        let runtime = match (&self.component, EMBEDDED) {
+            (Some(path), _) => Runtime::with_limits(path, limits)?,
+            (None, Some(bytes)) => Runtime::from_bytes(bytes, limits)?,
+            (None, None) => Runtime::with_limits(Path::new("target/component/pycomponent.wasm"), limits)
+                .map_err(|e| match e {
+                    Error::Io { .. } => Error::InvalidInput(
+                        "no component: pass --component, or build one with `cargo xtask component`".into(),
+                    ),
+                    other => other,
+                })?,
+        };
+        runtime.instantiate(HostModules::new())
+    }
 }
 
 fn parse_mount(spec: &str) -> Result<Mount, String> {
@@ -48,25 +128,159 @@ fn parse_mount(spec: &str) -> Result<Mount, String> {
     Ok(Mount { host: host.into(), guest: guest.into(), writable })
 }
 
+fn print_output(output: &Output) {
+    print!("{}", output.stdout);
+    eprint!("{}", output.stderr);
+    let _ = std::io::stdout().flush();
+}
+
+/// The exit status a `SystemExit` asks for, or 1 for any other exception
+/// (whose traceback is printed).
+fn exit_status(error: &PythonError) -> u8 {
+    if error.type_name == "SystemExit" {
+        return match error.message.trim() {
+            "" | "None" => 0,
+            code => code.parse::<i64>().map_or_else(
+                |_| {
+                    eprintln!("{code}");
+                    1
+                },
+                |n| (n & 0xff) as u8,
+            ),
+        };
+    }
+    eprint!("{}", error.traceback);
+    1
+}
+
+fn eval(expression: &str, json: bool, sandbox: &SandboxArgs) -> Result<u8, Error> {
+    let mut py = sandbox.instance()?;
+    let reply = py.eval(expression)?;
+    print_output(&reply.output);
+    match reply.result {
+        Ok(value) if json => match value.to_json() {
+            Ok(json) => {
+                println!("{json}");
+                Ok(0)
+            }
+            Err(e) => {
+                eprintln!("pycomponent: {e}");
+                Ok(1)
+            }
+        },
+        Ok(value) => {
+            println!("{value}");
+            Ok(0)
+        }
+        Err(error) => Ok(exit_status(&error)),
+    }
+}
+
+fn exec(code: &str, sandbox: &SandboxArgs) -> Result<u8, Error> {
+    let mut py = sandbox.instance()?;
+    let reply = py.exec(code)?;
+    print_output(&reply.output);
+    Ok(reply.result.err().map_or(0, |e| exit_status(&e)))
+}
+
+fn run(script: &Path, args: &[String], sandbox: &SandboxArgs) -> Result<u8, Error> {
+    let source =
+        std::fs::read_to_string(script).map_err(|source| Error::Io { path: script.to_path_buf(), source })?;
+    let name = script.display().to_string();
+    let mut argv = vec![Value::from(name.as_str())];
+    argv.extend(args.iter().map(|a| Value::from(a.as_str())));
+    let mut py = sandbox.instance()?;
+    let reply = py.call(
+        "_pycomponent.run_script",
+        &[Value::from(source), Value::from(name), Value::List(argv)],
+        &[],
+    )?;
+    print_output(&reply.output);
+    Ok(reply.result.err().map_or(0, |e| exit_status(&e)))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::PythonWasm { cpython, dirs, script, args } => (|| {
-            let mut run = Run::script(&script, args)?.inherit_stdio(true);
-            for spec in &dirs {
-                run = run.mount(parse_mount(spec).map_err(pycomponent::Error::InvalidInput)?);
-            }
-            let python = PythonWasm::from_build(&cpython)?;
-            python.run(&run)
-        })(),
+    let result = match &cli.command {
+        Command::Eval { expression, json, sandbox } => eval(expression, *json, sandbox),
+        Command::Exec { code, sandbox } => exec(code, sandbox),
+        Command::Run { script, args, sandbox } => run(script, args, sandbox),
+        Command::Repl { sandbox } => repl(sandbox),
+        Command::PythonWasm { cpython, dirs, script, args } => python_wasm(cpython, dirs, script, args),
     };
     match result {
-        Ok(output) => ExitCode::from(u8::try_from(output.exit_code).unwrap_or(1)),
+        Ok(status) => ExitCode::from(status),
         Err(err) => {
             eprintln!("pycomponent: {err}");
             ExitCode::from(2)
         }
     }
+}
+
+fn repl(sandbox: &SandboxArgs) -> Result<u8, Error> {
+    let mut py = sandbox.instance()?;
+    let interactive = std::io::stdin().is_terminal();
+    let prompt = |text: &str| {
+        if interactive {
+            eprint!("{text}");
+        }
+    };
+    let mut block = String::new();
+    prompt(">>> ");
+    for line in std::io::stdin().lock().lines() {
+        let line = line.map_err(|source| Error::Io { path: "<stdin>".into(), source })?;
+        let continues = !block.is_empty() || line.trim_end().ends_with(':');
+        if continues && !line.trim().is_empty() {
+            block.push_str(&line);
+            block.push('\n');
+            prompt("... ");
+            continue;
+        }
+        let code = if block.is_empty() { line } else { std::mem::take(&mut block) };
+        if !code.trim().is_empty() {
+            run_interactive(&mut py, &code)?;
+        }
+        prompt(">>> ");
+    }
+    if !block.is_empty() {
+        run_interactive(&mut py, &block)?;
+    }
+    Ok(0)
+}
+
+/// One interactive input: an expression prints its value (unless None),
+/// anything else runs as statements; exceptions print their traceback.
+fn run_interactive(py: &mut Instance, code: &str) -> Result<(), Error> {
+    let reply = py.eval(code)?;
+    match reply.result {
+        Err(e) if e.type_name == "SyntaxError" => {
+            let reply = py.exec(code)?;
+            print_output(&reply.output);
+            if let Err(e) = reply.result {
+                eprint!("{}", e.traceback);
+            }
+        }
+        Ok(value) => {
+            print_output(&reply.output);
+            if value != Value::None {
+                println!("{value}");
+            }
+        }
+        Err(e) => {
+            print_output(&reply.output);
+            eprint!("{}", e.traceback);
+        }
+    }
+    Ok(())
+}
+
+fn python_wasm(cpython: &Path, dirs: &[String], script: &Path, args: &[String]) -> Result<u8, Error> {
+    let mut run = Run::script(script, args.iter().cloned())?.inherit_stdio(true);
+    for spec in dirs {
+        run = run.mount(parse_mount(spec).map_err(Error::InvalidInput)?);
+    }
+    let output = PythonWasm::from_build(cpython)?.run(&run)?;
+    Ok(u8::try_from(output.exit_code).unwrap_or(1))
 }
 
 #[cfg(test)]
@@ -81,5 +295,20 @@ mod tests {
         assert!(parse_mount("data::relative").is_err());
         assert!(parse_mount("data").is_err());
         assert!(parse_mount("a::/b::rwx").is_err());
+    }
+
+    #[test]
+    fn exit_statuses() {
+        let exit = |message: &str| PythonError {
+            type_name: "SystemExit".into(),
+            message: message.into(),
+            traceback: String::new(),
+        };
+        assert_eq!(exit_status(&exit("")), 0);
+        assert_eq!(exit_status(&exit("3")), 3);
+        assert_eq!(exit_status(&exit("bye")), 1);
+        let other =
+            PythonError { type_name: "ValueError".into(), message: "x".into(), traceback: String::new() };
+        assert_eq!(exit_status(&other), 1);
     }
 }

@@ -7,11 +7,7 @@ use pycomponent::{HostModules, Instance, Runtime, Value};
 
 fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        let component = host_tests::component_path();
-        let stdlib = host_tests::cpython_build_dir().join("wasm/lib/python3.11");
-        Runtime::new(&component, &stdlib).expect("the component compiles")
-    })
+    RUNTIME.get_or_init(|| Runtime::new(&host_tests::component_path()).expect("the component compiles"))
 }
 
 fn instance() -> Instance {
@@ -65,7 +61,7 @@ fn values_go_in_losslessly() {
     let reply = py.call("describe", &args, &[("flag", Value::Bool(false))]).unwrap();
     assert_eq!(
         reply.result.unwrap().to_string(),
-        r#"(["-98765432109876543210", "(b'x',)", "{1: frozenset({'a'})}"], [("flag", False)])"#
+        r#"(['-98765432109876543210', "(b'x',)", "{1: frozenset({'a'})}"], [('flag', False)])"#
     );
 }
 
@@ -106,12 +102,31 @@ fn output_is_captured_per_call() {
     assert_eq!(reply.output.stdout, "before\n", "output is kept when the call fails");
 }
 
+/// The standard library is inside the component: modules the snapshot did
+/// not import load at run time without any file system.
 #[test]
-fn stdlib_modules_import_at_run_time() {
+fn stdlib_modules_import_at_run_time_without_files() {
     let mut py = instance();
-    for name in ["json", "sqlite3", "decimal", "email.mime.text", "xml.etree.ElementTree", "zoneinfo"] {
+    let preloaded = eval(
+        &mut py,
+        "sorted(m for m in ('json', 're', 'sqlite3', 'email.mime.text') if m in __import__('sys').modules)",
+    );
+    assert_eq!(preloaded.to_string(), "['json', 're']");
+    for name in [
+        "sqlite3",
+        "decimal",
+        "email.mime.text",
+        "xml.etree.ElementTree",
+        "zoneinfo",
+        "asyncio",
+        "unittest.mock",
+    ] {
         py.import_module(name).unwrap().result.unwrap_or_else(|e| panic!("{name}: {e}"));
     }
+    let rows = eval(&mut py, "__import__('sqlite3').connect(':memory:').execute('select 6*7').fetchall()");
+    assert_eq!(rows.to_string(), "[(42,)]");
+    let err = py.exec("open('/usr/local/lib/python3.11/os.py')").unwrap().result.unwrap_err();
+    assert!(err.type_name.ends_with("Error"), "no file system: {err}");
     let err = py.import_module("no_such_module").unwrap().result.unwrap_err();
     assert_eq!(err.type_name, "ModuleNotFoundError");
 }
@@ -161,11 +176,19 @@ fn python_calls_host_functions() {
         .result
         .unwrap();
     assert_eq!(eval(&mut py, "caught"), Value::from("no key user:2"));
-    assert_eq!(eval(&mut py, "kv.echo(1, [2.5], b=None)").to_string(), "([1, [2.5]], {\"b\": None})");
+    assert_eq!(eval(&mut py, "kv.echo(1, [2.5], b=None)").to_string(), "([1, [2.5]], {'b': None})");
     let err = py.eval("kv.explode()").unwrap().result.unwrap_err();
     assert_eq!(
         (err.type_name.as_str(), err.message.as_str()),
         ("RuntimeError", "host function kv.explode panicked")
     );
     assert_eq!(eval(&mut py, "1"), Value::Int(1));
+}
+
+/// Instances made from one snapshot do not share random state.
+#[test]
+fn instances_get_their_own_random_seed() {
+    let draw = "__import__('random').getrandbits(64)";
+    let (mut a, mut b) = (instance(), instance());
+    assert_ne!(eval(&mut a, draw), eval(&mut b, draw));
 }

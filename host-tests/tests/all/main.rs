@@ -4,6 +4,7 @@ mod component;
 mod contract;
 mod cpython;
 mod demo;
+mod limits;
 mod sandbox;
 
 use std::sync::OnceLock;

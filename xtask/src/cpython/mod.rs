@@ -118,10 +118,9 @@ fn cache_key() -> Result<cache::Key> {
     key.tree("recipe/cpython", &xtask.join("src/cpython"))?;
     key.tree("recipe/patches", &xtask.join("patches"))?;
     key.tree("recipe/recipes", &xtask.join("recipes"))?;
-    for file in ["src/sources.rs", "src/versions.rs"] {
-        let text = fs::read_to_string(xtask.join(file)).with_context(|| format!("reading xtask/{file}"))?;
-        key.text(&format!("recipe/{file}"), &format!("sha256:{}", cache::hex(&sha2_digest(text.as_bytes()))));
-    }
+    key.text("llvm major", &versions::LLVM_MAJOR.to_string());
+    let sources_rs = fs::read(xtask.join("src/sources.rs")).context("reading xtask/src/sources.rs")?;
+    key.text("recipe/src/sources.rs", &format!("sha256:{}", cache::hex(&sha2_digest(&sources_rs))));
     let installed = toolchain::installed_versions(TOOLCHAIN_INPUTS)?;
     for name in TOOLCHAIN_INPUTS {
         let version = installed.iter().find(|(n, _)| n == name).map_or("not installed", |(_, v)| v.as_str());

@@ -1,0 +1,14 @@
+//! Embeds the component into the `pycomponent` binary when
+//! `PYCOMPONENT_EMBED` names a component file (`cargo xtask cli` sets it).
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(embedded_component)");
+    println!("cargo:rerun-if-env-changed=PYCOMPONENT_EMBED");
+    if let Some(path) = std::env::var_os("PYCOMPONENT_EMBED").filter(|p| !p.is_empty()) {
+        let path = std::path::PathBuf::from(path);
+        assert!(path.is_file(), "PYCOMPONENT_EMBED={} is not a file", path.display());
+        println!("cargo:rerun-if-changed={}", path.display());
+        println!("cargo:rustc-cfg=embedded_component");
+        println!("cargo:rustc-env=PYCOMPONENT_EMBED_PATH={}", path.display());
+    }
+}

@@ -1,0 +1,66 @@
+//! The on-disk cache of compiled components: compiling the component takes
+//! seconds, loading a compiled one milliseconds.
+//!
+//! Entries are keyed by the SHA-256 of the component and by Wasmtime's
+//! compatibility hash of the engine's configuration (which includes its
+//! version), and written atomically. The directory is
+//! `$PYCOMPONENT_CACHE/compiled`, else `$XDG_CACHE_HOME/pycomponent/compiled`,
+//! else `~/.cache/pycomponent/compiled`.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// The cache directory, if one can be determined.
+pub fn dir() -> Option<PathBuf> {
+    let root = std::env::var_os("PYCOMPONENT_CACHE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .filter(|v| !v.is_empty())
+                .map(|d| PathBuf::from(d).join("pycomponent"))
+        })
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/pycomponent")))?;
+    Some(root.join("compiled"))
+}
+
+fn entry_name(engine: &Engine, component: &[u8]) -> String {
+    let mut engine_hash = DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut engine_hash);
+    let digest = Sha256::digest(component);
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("{hex}-{:016x}.cwasm", engine_hash.finish())
+}
+
+/// The compiled component: from the cache when present, else compiled and
+/// stored. A cache that cannot be read or written only costs the compile.
+pub fn load_or_compile(engine: &Engine, component: &[u8]) -> wasmtime::Result<Component> {
+    let Some(dir) = dir() else { return Component::new(engine, component) };
+    let path = dir.join(entry_name(engine, component));
+    if path.is_file() {
+        // SAFETY: the file was written by `precompile_component` of an engine
+        // with the same compatibility hash, into the user's own cache
+        // directory; Wasmtime checks the header before mapping the code. Who
+        // can write that directory can already run code as this user.
+        #[allow(unsafe_code)]
+        if let Ok(component) = unsafe { Component::deserialize_file(engine, &path) } {
+            return Ok(component);
+        }
+    }
+    let compiled = engine.precompile_component(component)?;
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&tmp, &compiled).is_ok() && std::fs::rename(&tmp, &path).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+    // SAFETY: `compiled` was produced just now by this engine.
+    #[allow(unsafe_code)]
+    unsafe {
+        Component::deserialize(engine, &compiled)
+    }
+}

@@ -1,0 +1,131 @@
+//! The `pycomponent` CLI end to end, against the built component.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn component() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/component/pycomponent.wasm");
+    assert!(path.is_file(), "no component at {}: run `cargo xtask component`", path.display());
+    path
+}
+
+fn pycomponent(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pycomponent"))
+        .args(args)
+        .env("PYCOMPONENT_COMPONENT", component())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pycomponent starts");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    // A hung CLI must fail the test, not hang the test run.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("pycomponent {args:?} did not finish within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn eval_prints_the_repr_or_json() {
+    let out = pycomponent(&["eval", "[1, 'a', b'\\x00', (2**64, None)]"], "");
+    assert_eq!(
+        (out.status.code(), text(&out.stdout).as_str()),
+        (Some(0), "[1, 'a', b'\\x00', (18446744073709551616, None)]\n")
+    );
+    let out = pycomponent(&["eval", "--json", "{'k': [1.5, True, None]}"], "");
+    assert_eq!(text(&out.stdout), "{\"k\":[1.5,true,null]}\n");
+    let out = pycomponent(&["eval", "--json", "(1, 2)"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no lossless JSON form"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn exec_prints_output_and_fails_on_exceptions() {
+    let out = pycomponent(&["exec", "import sys\nprint('out')\nprint('err', file=sys.stderr)"], "");
+    assert_eq!(
+        (out.status.code(), text(&out.stdout), text(&out.stderr)),
+        (Some(0), "out\n".into(), "err\n".into())
+    );
+    let out = pycomponent(&["exec", "raise KeyError('missing')"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("KeyError: 'missing'"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn run_sets_argv_and_exit_status() {
+    let dir = std::env::temp_dir().join(format!("pycomponent-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("args.py");
+    std::fs::write(&script, "import sys\nprint(sys.argv[1:])\nsys.exit(int(sys.argv[1]))\n").unwrap();
+    let out = pycomponent(&["run", script.to_str().unwrap(), "7", "--flag"], "");
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(7), "['7', '--flag']\n".into()));
+    std::fs::write(&script, "def f():\n    raise ValueError('bad')\nf()\n").unwrap();
+    let out = pycomponent(&["run", script.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("args.py\", line 2, in f") && stderr.contains("ValueError: bad"), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn repl_reads_stdin() {
+    let out = pycomponent(
+        &["repl"],
+        "x = 20\nx + 1\ndef g(n):\n    return n * 2\n\ng(x)\n1/0\nprint('still here')\n",
+    );
+    assert_eq!(text(&out.stdout), "21\n40\nstill here\n");
+    assert!(text(&out.stderr).contains("ZeroDivisionError"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn timeout_and_memory_options() {
+    let out = pycomponent(&["exec", "--timeout", "0.2", "while True: pass"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("ran longer than"), "{}", text(&out.stderr));
+    let out = pycomponent(&["eval", "--memory", "64", "len(bytearray(200 * 2**20))"], "");
+    assert!(text(&out.stderr).contains("MemoryError"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn missing_component_is_a_clear_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_pycomponent"))
+        .args(["eval", "1", "--component", "/nonexistent/pycomponent.wasm"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("/nonexistent/pycomponent.wasm"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn hello_example_runs_in_the_component() {
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let out = pycomponent(&["run", examples.join("hello.py").to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), std::fs::read_to_string(examples.join("hello.expected")).unwrap());
+}
+
+/// `examples/embed.rs` prints the output written next to it.
+#[test]
+fn embed_example_prints_its_expected_output() {
+    // `cargo test` builds the examples into target/<profile>/examples.
+    let exe = std::env::current_exe().unwrap();
+    let example = exe.parent().unwrap().parent().unwrap().join("examples/embed");
+    assert!(example.is_file(), "{} not built", example.display());
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new(&example).current_dir(&root).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let expected = std::fs::read_to_string(root.join("adapters/wasmtime/examples/embed.expected")).unwrap();
+    assert_eq!(text(&out.stdout), expected);
+}

@@ -1,0 +1,71 @@
+//! Per-instance limits: the timeout stops a runaway call, the memory cap
+//! stops a memory bomb, the pool refuses instances past its size; the host
+//! survives each and a new instance works.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use pycomponent::{Error, HostModules, Limits, Runtime, Value};
+
+const MEMORY_CAP: usize = 128 << 20;
+const POOL: u32 = 4;
+
+/// A runtime with tight limits (its own pool, separate from the other tests).
+fn strict() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let limits = Limits {
+            memory_bytes: MEMORY_CAP,
+            timeout: Some(Duration::from_millis(300)),
+            max_instances: POOL,
+        };
+        Runtime::with_limits(&host_tests::component_path(), limits).expect("the component compiles")
+    })
+}
+
+/// Serializes the tests of this module: they share a pool of four slots.
+fn pool_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn canary(runtime: &Runtime) {
+    let mut py = runtime.instantiate(HostModules::new()).expect("a fresh instance after the failure");
+    assert_eq!(py.eval("6 * 7").unwrap().result.unwrap(), Value::Int(42));
+}
+
+#[test]
+fn timeout_stops_an_endless_loop_even_inside_try() {
+    let _pool = pool_lock();
+    for code in ["while True: pass", "try:\n    while True: pass\nexcept BaseException:\n    pass"] {
+        let mut py = strict().instantiate(HostModules::new()).unwrap();
+        let err = py.exec(code).unwrap_err();
+        assert!(matches!(err, Error::Timeout(_)), "{code}: {err}");
+        assert!(matches!(py.eval("1"), Err(Error::Trapped)), "a trapped instance refuses calls");
+        canary(strict());
+    }
+}
+
+#[test]
+fn memory_cap_gives_memory_error_and_the_host_survives() {
+    let _pool = pool_lock();
+    let mut py = strict().instantiate(HostModules::new()).unwrap();
+    let err = py.eval("bytearray(1_900_000_000)").unwrap().result.unwrap_err();
+    assert_eq!(err.type_name, "MemoryError");
+    let reply = py.exec("chunks = []\ntry:\n    while True: chunks.append(bytes(10**6))\nexcept MemoryError:\n    n = len(chunks)\n    chunks = None").unwrap();
+    reply.result.unwrap();
+    let n = py.eval("n").unwrap().result.unwrap();
+    assert!(matches!(n, Value::Int(n) if n > 10 && (n as usize) < MEMORY_CAP >> 20), "{n}");
+    assert_eq!(py.eval("'usable'").unwrap().result.unwrap(), Value::from("usable"));
+    canary(strict());
+}
+
+#[test]
+fn the_pool_refuses_instances_beyond_its_size() {
+    let _pool = pool_lock();
+    let live: Vec<_> = (0..POOL).map(|_| strict().instantiate(HostModules::new()).unwrap()).collect();
+    let err = strict().instantiate(HostModules::new()).unwrap_err();
+    assert!(matches!(err, Error::Capacity(_)), "{err}");
+    drop(live);
+    canary(strict());
+}

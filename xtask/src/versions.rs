@@ -90,6 +90,7 @@ pub const DEBIAN_PACKAGES: &[(&str, &[&str])] = &[
             "libffi-dev",
         ],
     ),
+    ("reporting the component's compressed size", &["brotli"]),
 ];
 
 /// All Debian package names of [`DEBIAN_PACKAGES`], in order.

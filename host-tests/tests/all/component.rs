@@ -5,7 +5,8 @@ use std::sync::OnceLock;
 
 use pycomponent::{HostModules, Instance, Runtime, Value};
 
-fn runtime() -> &'static Runtime {
+/// The runtime with default limits, shared by the tests.
+pub fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| Runtime::new(&host_tests::component_path()).expect("the component compiles"))
 }
@@ -191,4 +192,105 @@ fn instances_get_their_own_random_seed() {
     let draw = "__import__('random').getrandbits(64)";
     let (mut a, mut b) = (instance(), instance());
     assert_ne!(eval(&mut a, draw), eval(&mut b, draw));
+}
+
+/// Each entry: a module the snapshot did not import, and a use of it that
+/// must evaluate to True.
+const RUNTIME_IMPORTS: &[(&str, &str)] = &[
+    ("sqlite3", "sqlite3.connect(':memory:').execute('select 2*3').fetchone() == (6,)"),
+    ("gzip", "gzip.decompress(gzip.compress(b'xyz')) == b'xyz'"),
+    (
+        "zipfile",
+        "(lambda b: (zipfile.ZipFile(b, 'w').writestr('f', 'x'), zipfile.ZipFile(b).namelist())[1])(__import__('io').BytesIO()) == ['f']",
+    ),
+    ("tarfile", "tarfile.open(fileobj=__import__('io').BytesIO(), mode='w').close() is None"),
+    ("csv", "list(csv.reader(['a,b', '1,2'])) == [['a', 'b'], ['1', '2']]"),
+    ("statistics", "statistics.median([3, 1, 2]) == 2"),
+    ("fractions", "fractions.Fraction(1, 3) + fractions.Fraction(1, 6) == fractions.Fraction(1, 2)"),
+    ("unicodedata", "unicodedata.name('é') == 'LATIN SMALL LETTER E WITH ACUTE'"),
+    ("email", "__import__('email').message_from_string('Subject: hi\\n\\nbody')['Subject'] == 'hi'"),
+    ("xml.etree.ElementTree", "xml.etree.ElementTree.fromstring('<a><b>7</b></a>').find('b').text == '7'"),
+    ("html.parser", "html.parser.HTMLParser().feed('<p>x</p>') is None"),
+    ("html", "html.escape('<&>') == '&lt;&amp;&gt;'"),
+    ("uuid", "uuid.uuid4().version == 4"),
+    ("hmac", "len(hmac.new(b'k', b'm', 'sha256').hexdigest()) == 64"),
+    ("secrets", "len(secrets.token_hex(8)) == 16"),
+    ("heapq", "heapq.nsmallest(2, [5, 1, 4]) == [1, 4]"),
+    ("array", "array.array('i', [1, 2]).tolist() == [1, 2]"),
+    ("difflib", "difflib.SequenceMatcher(None, 'abc', 'abd').ratio() > 0.6"),
+    ("pprint", "pprint.pformat({'a': 1}) == \"{'a': 1}\""),
+    ("shlex", "shlex.split('a \"b c\"') == ['a', 'b c']"),
+    ("calendar", "calendar.isleap(2024)"),
+    ("colorsys", "colorsys.rgb_to_hsv(1, 0, 0)[0] == 0"),
+    ("graphlib", "list(graphlib.TopologicalSorter({'b': {'a'}}).static_order()) == ['a', 'b']"),
+    ("pickle", "pickle.loads(pickle.dumps({1: (2, 3)})) == {1: (2, 3)}"),
+    (
+        "configparser",
+        "(lambda c: (c.read_string('[s]\\nk = v'), c['s']['k'])[1])(configparser.ConfigParser()) == 'v'",
+    ),
+    ("argparse", "argparse.ArgumentParser().parse_args([]) is not None"),
+    ("tomllib", "tomllib.loads('a = 1') == {'a': 1}"),
+    ("cmath", "cmath.sqrt(-1) == 1j"),
+    ("queue", "(lambda q: (q.put(1), q.get())[1])(queue.Queue()) == 1"),
+    ("logging", "logging.getLogger('t').getEffectiveLevel() == logging.WARNING"),
+    ("unittest", "unittest.TestCase('run').assertEqual(1, 1) is None"),
+    ("timeit", "timeit.timeit('1+1', number=100) >= 0"),
+    ("mimetypes", "mimetypes.guess_type('a.json')[0] == 'application/json'"),
+    ("quopri", "quopri.encodestring(b'=') == b'=3D'"),
+    ("sched", "sched.scheduler().empty()"),
+    ("getopt", "getopt.getopt(['-a'], 'a')[0] == [('-a', '')]"),
+    ("gettext", "gettext.NullTranslations().gettext('x') == 'x'"),
+    ("xml.dom.minidom", "xml.dom.minidom.parseString('<a/>').documentElement.tagName == 'a'"),
+    ("wave", "wave.open(__import__('io').BytesIO(), 'wb').setnchannels(1) is None"),
+    ("plistlib", "plistlib.loads(plistlib.dumps({'a': 1})) == {'a': 1}"),
+    ("http.client", "http.client.responses[404] == 'Not Found'"),
+    ("optparse", "optparse.OptionParser().parse_args([])[1] == []"),
+    ("cProfile", "(lambda p: (p.enable(), p.disable(), True)[2])(cProfile.Profile())"),
+];
+
+/// At least 40 standard-library modules that were not in the snapshot
+/// import at run time and work.
+#[test]
+fn forty_stdlib_modules_import_and_work_at_run_time() {
+    let mut py = instance();
+    let names: Vec<&str> = RUNTIME_IMPORTS.iter().map(|(name, _)| *name).collect();
+    let preloaded = eval(&mut py, &format!("[n for n in {names:?} if n in __import__('sys').modules]"));
+    assert_eq!(preloaded, Value::List(vec![]), "these were already in the snapshot");
+    let mut failures = Vec::new();
+    for (name, check) in RUNTIME_IMPORTS {
+        let reply = py.exec(&format!("import {name}\n__ok = bool({check})")).unwrap();
+        match reply.result {
+            Ok(()) if eval(&mut py, "__ok") == Value::Bool(true) => {}
+            Ok(()) => failures.push(format!("{name}: check was false")),
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(RUNTIME_IMPORTS.len() >= 40);
+}
+
+/// zoneinfo imports, but the component has no time-zone database (WASI has
+/// no /usr/share/zoneinfo and the tzdata package is not in the stdlib):
+/// looking up a zone fails with zoneinfo's own clear error, UTC works.
+#[test]
+fn zoneinfo_without_a_database_fails_clearly() {
+    let mut py = instance();
+    let err = py.eval("__import__('zoneinfo').ZoneInfo('Europe/Paris')").unwrap().result.unwrap_err();
+    assert_eq!(err.type_name, "zoneinfo._common.ZoneInfoNotFoundError");
+    let utc = eval(
+        &mut py,
+        "str(__import__('datetime').datetime(2026, 1, 1, tzinfo=__import__('datetime').timezone.utc))",
+    );
+    assert_eq!(utc, Value::from("2026-01-01 00:00:00+00:00"));
+}
+
+/// Two instances of one runtime share nothing.
+#[test]
+fn instances_are_isolated() {
+    let (mut a, mut b) = (instance(), instance());
+    a.exec("import json\njson.dumps = lambda *a: 'patched'\nsecret = 42").unwrap().result.unwrap();
+    assert_eq!(eval(&mut a, "json.dumps(1)"), Value::from("patched"));
+    assert_eq!(eval(&mut b, "__import__('json').dumps(1)"), Value::from("1"));
+    let err = b.eval("secret").unwrap().result.unwrap_err();
+    assert_eq!(err.type_name, "NameError");
 }

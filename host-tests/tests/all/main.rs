@@ -5,11 +5,14 @@ mod contract;
 mod cpython;
 mod demo;
 mod limits;
+mod roundtrip;
 mod sandbox;
 
 use std::sync::OnceLock;
 
 use pycomponent::python_wasm::{Output, PythonWasm, Run};
+
+pub use component::runtime as component_runtime;
 
 /// The compiled `python.wasm`, shared by all tests (compiling takes seconds).
 fn python() -> &'static PythonWasm {

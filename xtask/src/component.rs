@@ -37,10 +37,70 @@ pub fn output_path() -> PathBuf {
     workspace_root().join("target/component/pycomponent.wasm")
 }
 
-/// Builds CPython if needed, then the component; returns its path.
+/// Builds CPython if needed, then the component (or takes it from the
+/// cache when none of its inputs changed); returns its path.
 pub fn build() -> Result<PathBuf> {
     let cpython = cpython::build(false)?;
-    build_with(&cpython)
+    let cache_root = cache::root()?;
+    let key = cache_key(&cpython)?;
+    let entry = cache::Entry::new(&cache_root, "component", &key);
+    let out = output_path();
+    if entry.is_complete() {
+        fs::create_dir_all(out.parent().unwrap_or(&out))?;
+        fs::copy(entry.dir.join("pycomponent.wasm"), &out).context("copying the cached component")?;
+        eprintln!("==> component: cached build {} (inputs unchanged)", entry.dir.display());
+    } else {
+        build_with(&cpython)?;
+        let partial = entry.begin()?;
+        fs::copy(&out, partial.join("pycomponent.wasm"))?;
+        fs::write(partial.join("size.txt"), size_report(&out)?)?;
+        entry.commit(&key)?;
+    }
+    let size = fs::read_to_string(entry.dir.join("size.txt")).unwrap_or_default();
+    eprintln!("==> component: {} — {}", out.display(), size.trim());
+    Ok(out)
+}
+
+/// Everything the component is made from: the guest's sources, the WIT, the
+/// CPython build, the tools and their versions, and this recipe.
+fn cache_key(cpython: &Artifacts) -> Result<cache::Key> {
+    let root = workspace_root();
+    let mut key = cache::KeyBuilder::default();
+    key.text("cpython build", &cpython.dir.file_name().unwrap_or_default().to_string_lossy());
+    key.tree("guest/src", &root.join("component/src"))?;
+    for file in [
+        "component/Cargo.toml",
+        "component/Cargo.lock",
+        "component/build.rs",
+        "xtask/src/component.rs",
+        "xtask/src/trap_imports.rs",
+    ] {
+        let data = fs::read(root.join(file)).with_context(|| format!("reading {file}"))?;
+        key.text(file, &cache::hex(&<sha2::Sha256 as sha2::Digest>::digest(&data)));
+    }
+    key.tree("wit", &root.join("wit"))?;
+    key.text(
+        "wasmtime cli",
+        &format!("{} {}", versions::WASMTIME_CLI.version, versions::WASMTIME_CLI.sha256),
+    );
+    key.text(
+        "preview1 adapter",
+        &cache::hex(&<sha2::Sha256 as sha2::Digest>::digest(WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER)),
+    );
+    for (name, version) in
+        crate::toolchain::installed_versions(&["rustc-web", "rust-web-src", "wasi-libc", "lld-22"])?
+    {
+        key.text(&format!("debian {name}"), &version);
+    }
+    Ok(key.finish())
+}
+
+/// "N MB raw, M MB brotli": brotli at its best level, as compared sizes
+/// are quoted (it takes about half a minute, so only fresh builds pay it).
+fn size_report(path: &Path) -> Result<String> {
+    let raw = fs::metadata(path)?.len();
+    let brotli = shell::output_bytes(Command::new("brotli").args(["-c", "-q", "11"]).arg(path))?.len();
+    Ok(format!("{:.2} MB raw, {:.2} MB brotli", raw as f64 / 1e6, brotli as f64 / 1e6))
 }
 
 fn build_with(cpython: &Artifacts) -> Result<PathBuf> {
@@ -117,13 +177,6 @@ fn build_with(cpython: &Artifacts) -> Result<PathBuf> {
     write_atomically(&out, &component)?;
     step.finish();
     ensure!(!component.is_empty(), "empty component");
-    let brotli = shell::output_bytes(Command::new("brotli").args(["-c", "-q", "11"]).arg(&out))?.len();
-    eprintln!(
-        "==> component: {} — {:.2} MB raw, {:.2} MB brotli",
-        out.display(),
-        component.len() as f64 / 1e6,
-        brotli as f64 / 1e6
-    );
     Ok(out)
 }
 

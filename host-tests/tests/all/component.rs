@@ -148,6 +148,13 @@ fn user_modules_and_packages() {
     assert_eq!(reply.result.unwrap(), Value::Int(49));
     let reply = py.call("greet.hello", &[Value::from("wasm")], &[("punct", Value::from("?"))]).unwrap();
     assert_eq!(reply.result.unwrap(), Value::from("hello wasm?"));
+    // Added modules import each other, in either order of adding.
+    py.add_module("app", "import helpers\ndef run():\n    return helpers.double(21)\n", false)
+        .unwrap()
+        .result
+        .unwrap();
+    py.add_module("helpers", "def double(x):\n    return 2 * x\n", false).unwrap().result.unwrap();
+    assert_eq!(py.call("app.run", &[], &[]).unwrap().result.unwrap(), Value::Int(42));
     let err = py.add_module("broken", "def f(:\n", false).unwrap().result.unwrap_err();
     assert_eq!(err.type_name, "SyntaxError");
     let err = py.call("no_such_module.f", &[], &[]).unwrap().result.unwrap_err();

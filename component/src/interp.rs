@@ -255,6 +255,49 @@ unsafe extern "C" fn host_modules(_self: *mut PyObject, _args: *mut PyObject) ->
 /// `_pycomponent.on_instance_start`. It is false in the snapshot.
 static mut INSTANCE_STARTED: bool = false;
 
+/// `__wasi_prestat_t`: a tag (0 = directory) and the length of its name.
+#[repr(C)]
+struct Prestat {
+    tag: u8,
+    name_len: u32,
+}
+
+#[link(wasm_import_module = "wasi_snapshot_preview1")]
+unsafe extern "C" {
+    fn fd_prestat_get(fd: u32, prestat: *mut Prestat) -> u16;
+    fn fd_prestat_dir_name(fd: u32, path: *mut u8, len: u32) -> u16;
+}
+
+unsafe extern "C" {
+    fn __wasilibc_register_preopened_fd(fd: c_int, prefix: *const c_char) -> c_int;
+}
+
+/// Tells wasi-libc about the directories this instance was granted. Its
+/// table of them was filled while the snapshot was made, from that run's
+/// grants; without this, paths in the instance's own grants would not
+/// resolve.
+fn register_granted_directories() {
+    for fd in 3u32.. {
+        let mut prestat = Prestat { tag: 0, name_len: 0 };
+        // SAFETY: plain WASI calls with buffers of the sizes they are given.
+        unsafe {
+            if fd_prestat_get(fd, &mut prestat) != 0 {
+                break;
+            }
+            if prestat.tag != 0 {
+                continue;
+            }
+            let mut name = vec![0u8; prestat.name_len as usize];
+            if fd_prestat_dir_name(fd, name.as_mut_ptr(), prestat.name_len) != 0 {
+                continue;
+            }
+            if let Ok(name) = CString::new(name) {
+                __wasilibc_register_preopened_fd(fd as c_int, name.as_ptr());
+            }
+        }
+    }
+}
+
 /// Starts the interpreter if the snapshot did not, then runs the
 /// per-instance start-up once.
 pub fn ensure_instance_started() {
@@ -263,6 +306,7 @@ pub fn ensure_instance_started() {
     unsafe {
         if !INSTANCE_STARTED {
             INSTANCE_STARTED = true;
+            register_granted_directories();
             if call_helper("on_instance_start", &[]).is_err() {
                 ffi::PyErr_Clear();
             }

@@ -12,9 +12,10 @@ use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap,
 };
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::Error;
+use crate::python_wasm::{GUEST_STDLIB, Mount};
 use crate::value::Value;
 
 mod bindings {
@@ -159,6 +160,20 @@ const MEMORIES_PER_COMPONENT: u32 = 4;
 const TABLES_PER_COMPONENT: u32 = 8;
 /// CPython's function table holds one entry per address-taken C function.
 const TABLE_ELEMENTS: usize = 100_000;
+
+/// An empty, unwritable directory of this process (see `instantiate_with_mounts`).
+fn empty_directory() -> Result<std::path::PathBuf, Error> {
+    static EMPTY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    if let Some(dir) = EMPTY.get() {
+        return Ok(dir.clone());
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("pycomponent-empty-{}", std::process::id()));
+    let io = |source| Error::Io { path: dir.clone(), source };
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o500)).map_err(io)?;
+    Ok(EMPTY.get_or_init(|| dir).clone())
+}
 
 /// Per-instance state of the store.
 struct State {
@@ -318,8 +333,32 @@ impl Runtime {
     /// component's snapshot (CPython initialized, the standard library in
     /// memory) and is granted nothing: no files, no environment, no network.
     pub fn instantiate(&self, host: HostModules) -> Result<Instance, Error> {
+        self.instantiate_with_mounts(host, &[])
+    }
+
+    /// A fresh instance that is also granted these host directories.
+    pub fn instantiate_with_mounts(&self, host: HostModules, mounts: &[Mount]) -> Result<Instance, Error> {
+        let mut wasi = WasiCtxBuilder::new();
+        if !mounts.is_empty() {
+            // wasi-libc's table from snapshot time maps the stdlib's path to
+            // the first granted directory: make that one an empty directory.
+            let empty = empty_directory()?;
+            wasi.preopened_dir(&empty, GUEST_STDLIB, FsPerms::ReadOnly)
+                .map_err(|e| Error::Mount { path: empty.clone(), message: e.to_string() })?;
+        }
+        for mount in mounts {
+            if !mount.guest.starts_with('/') || mount.guest == GUEST_STDLIB {
+                return Err(Error::InvalidInput(format!(
+                    "cannot mount at {:?}: use an absolute path other than {GUEST_STDLIB}",
+                    mount.guest
+                )));
+            }
+            let perms = if mount.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+            wasi.preopened_dir(&mount.host, &mount.guest, perms)
+                .map_err(|e| Error::Mount { path: mount.host.clone(), message: e.to_string() })?;
+        }
         let state = State {
-            wasi: WasiCtxBuilder::new().build(),
+            wasi: wasi.build(),
             table: ResourceTable::new(),
             host,
             memory: MemoryCap { bytes: self.limits.memory_bytes, hit: false },

@@ -35,6 +35,7 @@ pub mod python_wasm;
 pub mod value;
 
 pub use component::{HostModules, Instance, Limits, Output, PythonError, Reply, Runtime};
+pub use python_wasm::Mount;
 pub use value::Value;
 
 /// Errors of the pycomponent API.

@@ -84,6 +84,9 @@ struct SandboxArgs {
     /// Memory cap of the interpreter, in MiB.
     #[arg(long, default_value_t = 256)]
     memory: usize,
+    /// Grant a host directory: HOST:GUEST (read-write) or HOST:GUEST:ro.
+    #[arg(long = "mount", value_name = "HOST:GUEST[:ro]")]
+    mounts: Vec<String>,
 }
 
 /// The component built into this binary by `cargo xtask cli`, if it was.
@@ -110,8 +113,24 @@ impl SandboxArgs {
                     other => other,
                 })?,
         };
-        runtime.instantiate(HostModules::new())
+        let mounts = self.mounts.iter().map(|m| parse_component_mount(m)).collect::<Result<Vec<_>, _>>()?;
+        runtime.instantiate_with_mounts(HostModules::new(), &mounts)
     }
+}
+
+/// `HOST:GUEST`, `HOST:GUEST:ro` or `HOST:GUEST:rw`.
+fn parse_component_mount(spec: &str) -> Result<Mount, Error> {
+    let bad = || Error::InvalidInput(format!("--mount {spec:?}: expected HOST:GUEST or HOST:GUEST:ro"));
+    let (rest, writable) = match spec.rsplit_once(':') {
+        Some((rest, "ro")) => (rest, false),
+        Some((rest, "rw")) => (rest, true),
+        _ => (spec, true),
+    };
+    let (host, guest) = rest.split_once(':').ok_or_else(bad)?;
+    if host.is_empty() || !guest.starts_with('/') {
+        return Err(bad());
+    }
+    Ok(Mount { host: host.into(), guest: guest.into(), writable })
 }
 
 fn parse_mount(spec: &str) -> Result<Mount, String> {
@@ -295,6 +314,16 @@ mod tests {
         assert!(parse_mount("data::relative").is_err());
         assert!(parse_mount("data").is_err());
         assert!(parse_mount("a::/b::rwx").is_err());
+    }
+
+    #[test]
+    fn component_mount_specs() {
+        let m = parse_component_mount("data:/data").unwrap();
+        assert_eq!((m.host, m.guest.as_str(), m.writable), (PathBuf::from("data"), "/data", true));
+        assert!(!parse_component_mount("data:/data:ro").unwrap().writable);
+        assert!(parse_component_mount("data:/data:rw").unwrap().writable);
+        assert!(parse_component_mount("data:relative").is_err());
+        assert!(parse_component_mount("data").is_err());
     }
 
     #[test]

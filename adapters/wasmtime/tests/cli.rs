@@ -129,3 +129,18 @@ fn embed_example_prints_its_expected_output() {
     let expected = std::fs::read_to_string(root.join("adapters/wasmtime/examples/embed.expected")).unwrap();
     assert_eq!(text(&out.stdout), expected);
 }
+
+#[test]
+fn mount_grants_a_directory() {
+    let dir = std::env::temp_dir().join(format!("pycomponent-cli-mount-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("in.txt"), "42").unwrap();
+    let spec = format!("{}:/data:ro", dir.display());
+    let out = pycomponent(&["eval", "--mount", &spec, "int(open('/data/in.txt').read()) + 1"], "");
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "43\n".into()), "{}", text(&out.stderr));
+    let out = pycomponent(&["exec", "--mount", &spec, "open('/data/x', 'w')"], "");
+    assert_eq!(out.status.code(), Some(1), "read-only mount refuses writes");
+    let out = pycomponent(&["eval", "open('/data/in.txt').read()"], "");
+    assert_eq!(out.status.code(), Some(1), "nothing is granted without --mount");
+    std::fs::remove_dir_all(dir).unwrap();
+}

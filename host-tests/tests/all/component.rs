@@ -301,3 +301,32 @@ fn instances_are_isolated() {
     let err = b.eval("secret").unwrap().result.unwrap_err();
     assert_eq!(err.type_name, "NameError");
 }
+
+/// Granted directories work in instances; nothing else of the host is
+/// visible, the snapshot-time stdlib path included.
+#[test]
+fn granted_directories_and_nothing_else() {
+    let dir = std::env::temp_dir().join(format!("pycomponent-grant-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("ro")).unwrap();
+    std::fs::create_dir_all(dir.join("rw")).unwrap();
+    std::fs::write(dir.join("ro/in.txt"), "from the host").unwrap();
+    let mounts = [
+        pycomponent::Mount { host: dir.join("ro"), guest: "/data".into(), writable: false },
+        pycomponent::Mount { host: dir.join("rw"), guest: "/out".into(), writable: true },
+    ];
+    let mut py = runtime().instantiate_with_mounts(HostModules::new(), &mounts).unwrap();
+    assert_eq!(eval(&mut py, "open('/data/in.txt').read()"), Value::from("from the host"));
+    py.exec("open('/out/result.txt', 'w').write('from the guest')").unwrap().result.unwrap();
+    assert_eq!(std::fs::read_to_string(dir.join("rw/result.txt")).unwrap(), "from the guest");
+    for code in [
+        "open('/data/new.txt', 'w')",
+        "open('/etc/passwd')",
+        "open('/data/../rw/result.txt')",
+        "open('/usr/local/lib/python3.11/os.py')",
+    ] {
+        let err = py.exec(code).unwrap().result.unwrap_err();
+        assert!(err.type_name.ends_with("Error"), "{code}: {err}");
+    }
+    assert!(!dir.join("ro/new.txt").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}

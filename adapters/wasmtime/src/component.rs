@@ -161,18 +161,24 @@ const TABLES_PER_COMPONENT: u32 = 8;
 /// CPython's function table holds one entry per address-taken C function.
 const TABLE_ELEMENTS: usize = 100_000;
 
-/// An empty, unwritable directory of this process (see `instantiate_with_mounts`).
+/// An empty, unwritable directory in the user's pycomponent cache (see
+/// `instantiate_with_mounts`); checked to be empty before every use.
 fn empty_directory() -> Result<std::path::PathBuf, Error> {
-    static EMPTY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    if let Some(dir) = EMPTY.get() {
-        return Ok(dir.clone());
-    }
     use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("pycomponent-empty-{}", std::process::id()));
+    let Some(dir) = crate::compiled_cache::dir().and_then(|d| d.parent().map(|p| p.join("empty"))) else {
+        return Err(Error::InvalidInput(
+            "no cache directory for the empty mount: set PYCOMPONENT_CACHE".into(),
+        ));
+    };
     let io = |source| Error::Io { path: dir.clone(), source };
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o500)).map_err(io)?;
-    Ok(EMPTY.get_or_init(|| dir).clone())
+    if !dir.is_dir() {
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o500)).map_err(io)?;
+    }
+    if std::fs::read_dir(&dir).map_err(io)?.next().is_some() {
+        return Err(Error::InvalidInput(format!("{} must be empty", dir.display())));
+    }
+    Ok(dir)
 }
 
 /// Per-instance state of the store.

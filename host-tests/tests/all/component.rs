@@ -185,6 +185,10 @@ fn python_calls_host_functions() {
         .unwrap();
     assert_eq!(eval(&mut py, "caught"), Value::from("no key user:2"));
     assert_eq!(eval(&mut py, "kv.echo(1, [2.5], b=None)").to_string(), "([1, [2.5]], {'b': None})");
+    // Every kind of value crosses to the host and back.
+    let every_kind = "[None, True, -5, 2**80, 1.5, float('inf'), 'é🐍', b'\\x00', [1], (2,), {(1, 'a'): {3}}, frozenset({4})]";
+    let echoed = eval(&mut py, &format!("kv.echo(*{every_kind})[0] == {every_kind}"));
+    assert_eq!(echoed, Value::Bool(true));
     let err = py.eval("kv.explode()").unwrap().result.unwrap_err();
     assert_eq!(
         (err.type_name.as_str(), err.message.as_str()),

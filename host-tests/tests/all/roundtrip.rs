@@ -51,8 +51,14 @@ fn value(rng: &mut Rng, depth: u32) -> Value {
         return scalar(rng);
     }
     let len = rng.below(4);
-    // Keys and set items are distinct strs, so Python keeps all of them.
-    let key = |i: u64| Value::Str(format!("k{i}"));
+    // Keys and set items are distinct ints, strs and tuples of them (never
+    // bools or floats, which compare equal to ints), so Python keeps them all.
+    let pick = rng.below(3);
+    let key = move |i: u64| match pick {
+        0 => Value::Int(i as i64 - 1),
+        1 => Value::Str(format!("k{i}")),
+        _ => Value::Tuple(vec![Value::Int(i as i64), Value::Str(format!("k{i}"))]),
+    };
     match rng.below(5) {
         0 => Value::List((0..len).map(|_| value(rng, depth - 1)).collect()),
         1 => Value::Tuple((0..len).map(|_| value(rng, depth - 1)).collect()),

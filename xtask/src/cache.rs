@@ -39,6 +39,19 @@ impl KeyBuilder {
         self
     }
 
+    /// Adds binary data, described by its digest.
+    pub fn data(&mut self, label: &str, data: &[u8]) -> &mut Self {
+        self.bytes(label, data);
+        self.described.push(format!("{label} sha256:{}", hex(&Sha256::digest(data))));
+        self
+    }
+
+    /// Adds the contents of one file.
+    pub fn file(&mut self, label: &str, path: &Path) -> Result<&mut Self> {
+        let data = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(self.data(label, &data))
+    }
+
     /// Adds the contents of every file under `dir` (sorted by path, so the
     /// key does not depend on directory order), labelled by relative path.
     pub fn tree(&mut self, label: &str, dir: &Path) -> Result<&mut Self> {
@@ -47,9 +60,7 @@ impl KeyBuilder {
         files.sort();
         for file in files {
             let rel = file.strip_prefix(dir).unwrap_or(&file).to_string_lossy().into_owned();
-            let data = fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            self.bytes(&format!("{label}/{rel}"), &data);
-            self.described.push(format!("{label}/{rel} sha256:{}", hex(&Sha256::digest(&data))));
+            self.file(&format!("{label}/{rel}"), &file)?;
         }
         Ok(self)
     }

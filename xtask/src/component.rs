@@ -75,18 +75,14 @@ fn cache_key(cpython: &Artifacts) -> Result<cache::Key> {
         "xtask/src/component.rs",
         "xtask/src/trap_imports.rs",
     ] {
-        let data = fs::read(root.join(file)).with_context(|| format!("reading {file}"))?;
-        key.text(file, &cache::hex(&<sha2::Sha256 as sha2::Digest>::digest(&data)));
+        key.file(file, &root.join(file))?;
     }
     key.tree("wit", &root.join("wit"))?;
     key.text(
         "wasmtime cli",
         &format!("{} {}", versions::WASMTIME_CLI.version, versions::WASMTIME_CLI.sha256),
     );
-    key.text(
-        "preview1 adapter",
-        &cache::hex(&<sha2::Sha256 as sha2::Digest>::digest(WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER)),
-    );
+    key.data("preview1 adapter", WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER);
     for (name, version) in
         crate::toolchain::installed_versions(&["rustc-web", "rust-web-src", "wasi-libc", "lld-22"])?
     {

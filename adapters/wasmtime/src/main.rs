@@ -60,9 +60,9 @@ enum Command {
         /// A `cargo xtask cpython` output directory.
         #[arg(long, default_value = "target/cpython")]
         cpython: PathBuf,
-        /// Grant a host directory: HOST::GUEST (read-only) or HOST::GUEST::rw.
-        #[arg(long = "dir", value_name = "HOST::GUEST[::rw]")]
-        dirs: Vec<String>,
+        /// Grant a host directory: HOST:GUEST (read-write) or HOST:GUEST:ro.
+        #[arg(long = "mount", value_name = "HOST:GUEST[:ro]")]
+        mounts: Vec<String>,
         /// The script to run.
         script: PathBuf,
         /// Arguments for the script (`sys.argv[1:]`).
@@ -113,13 +113,13 @@ impl SandboxArgs {
                     other => other,
                 })?,
         };
-        let mounts = self.mounts.iter().map(|m| parse_component_mount(m)).collect::<Result<Vec<_>, _>>()?;
+        let mounts = self.mounts.iter().map(|m| parse_mount(m)).collect::<Result<Vec<_>, _>>()?;
         runtime.instantiate_with_mounts(HostModules::new(), &mounts)
     }
 }
 
 /// `HOST:GUEST`, `HOST:GUEST:ro` or `HOST:GUEST:rw`.
-fn parse_component_mount(spec: &str) -> Result<Mount, Error> {
+fn parse_mount(spec: &str) -> Result<Mount, Error> {
     let bad = || Error::InvalidInput(format!("--mount {spec:?}: expected HOST:GUEST or HOST:GUEST:ro"));
     let (rest, writable) = match spec.rsplit_once(':') {
         Some((rest, "ro")) => (rest, false),
@@ -127,22 +127,8 @@ fn parse_component_mount(spec: &str) -> Result<Mount, Error> {
         _ => (spec, true),
     };
     let (host, guest) = rest.split_once(':').ok_or_else(bad)?;
-    if host.is_empty() || !guest.starts_with('/') {
+    if host.is_empty() || !guest.starts_with('/') || guest.contains(':') {
         return Err(bad());
-    }
-    Ok(Mount { host: host.into(), guest: guest.into(), writable })
-}
-
-fn parse_mount(spec: &str) -> Result<Mount, String> {
-    let parts: Vec<&str> = spec.split("::").collect();
-    let (host, guest, writable) = match parts[..] {
-        [host, guest] => (host, guest, false),
-        [host, guest, "rw"] => (host, guest, true),
-        [host, guest, "ro"] => (host, guest, false),
-        _ => return Err(format!("--dir {spec:?}: expected HOST::GUEST, HOST::GUEST::ro or HOST::GUEST::rw")),
-    };
-    if !guest.starts_with('/') {
-        return Err(format!("--dir {spec:?}: the guest path must be absolute"));
     }
     Ok(Mount { host: host.into(), guest: guest.into(), writable })
 }
@@ -225,7 +211,7 @@ fn main() -> ExitCode {
         Command::Exec { code, sandbox } => exec(code, sandbox),
         Command::Run { script, args, sandbox } => run(script, args, sandbox),
         Command::Repl { sandbox } => repl(sandbox),
-        Command::PythonWasm { cpython, dirs, script, args } => python_wasm(cpython, dirs, script, args),
+        Command::PythonWasm { cpython, mounts, script, args } => python_wasm(cpython, mounts, script, args),
     };
     match result {
         Ok(status) => ExitCode::from(status),
@@ -293,10 +279,10 @@ fn run_interactive(py: &mut Instance, code: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn python_wasm(cpython: &Path, dirs: &[String], script: &Path, args: &[String]) -> Result<u8, Error> {
+fn python_wasm(cpython: &Path, mounts: &[String], script: &Path, args: &[String]) -> Result<u8, Error> {
     let mut run = Run::script(script, args.iter().cloned())?.inherit_stdio(true);
-    for spec in dirs {
-        run = run.mount(parse_mount(spec).map_err(Error::InvalidInput)?);
+    for spec in mounts {
+        run = run.mount(parse_mount(spec)?);
     }
     let output = PythonWasm::from_build(cpython)?.run(&run)?;
     Ok(u8::try_from(output.exit_code).unwrap_or(1))
@@ -308,22 +294,13 @@ mod tests {
 
     #[test]
     fn mount_specs() {
-        let m = parse_mount("data::/data::rw").unwrap();
+        let m = parse_mount("data:/data").unwrap();
         assert_eq!((m.host, m.guest.as_str(), m.writable), (PathBuf::from("data"), "/data", true));
-        assert!(!parse_mount("data::/data").unwrap().writable);
-        assert!(parse_mount("data::relative").is_err());
+        assert!(!parse_mount("data:/data:ro").unwrap().writable);
+        assert!(parse_mount("data:/data:rw").unwrap().writable);
+        assert!(parse_mount("data:relative").is_err());
         assert!(parse_mount("data").is_err());
-        assert!(parse_mount("a::/b::rwx").is_err());
-    }
-
-    #[test]
-    fn component_mount_specs() {
-        let m = parse_component_mount("data:/data").unwrap();
-        assert_eq!((m.host, m.guest.as_str(), m.writable), (PathBuf::from("data"), "/data", true));
-        assert!(!parse_component_mount("data:/data:ro").unwrap().writable);
-        assert!(parse_component_mount("data:/data:rw").unwrap().writable);
-        assert!(parse_component_mount("data:relative").is_err());
-        assert!(parse_component_mount("data").is_err());
+        assert!(parse_mount("a:/b:rwx").is_err(), "an unknown mode is not part of the guest path");
     }
 
     #[test]

@@ -119,19 +119,13 @@ fn cache_key() -> Result<cache::Key> {
     key.tree("recipe/patches", &xtask.join("patches"))?;
     key.tree("recipe/recipes", &xtask.join("recipes"))?;
     key.text("llvm major", &versions::LLVM_MAJOR.to_string());
-    let sources_rs = fs::read(xtask.join("src/sources.rs")).context("reading xtask/src/sources.rs")?;
-    key.text("recipe/src/sources.rs", &format!("sha256:{}", cache::hex(&sha2_digest(&sources_rs))));
+    key.file("recipe/src/sources.rs", &xtask.join("src/sources.rs"))?;
     let installed = toolchain::installed_versions(TOOLCHAIN_INPUTS)?;
     for name in TOOLCHAIN_INPUTS {
         let version = installed.iter().find(|(n, _)| n == name).map_or("not installed", |(_, v)| v.as_str());
         key.text(&format!("debian {name}"), version);
     }
     Ok(key.finish())
-}
-
-fn sha2_digest(data: &[u8]) -> Vec<u8> {
-    use sha2::Digest;
-    sha2::Sha256::digest(data).to_vec()
 }
 
 /// Builds CPython (or finds it cached) and points `target/cpython` at it.

@@ -6,6 +6,7 @@ describing exceptions, finding user and host modules, and resolving the
 dotted names of ``call``. The Rust side converts values and calls in.
 """
 
+import _ast
 import builtins
 import importlib
 import importlib.abc
@@ -62,7 +63,11 @@ def describe(exc):
     name = cls.__qualname__
     if cls.__module__ not in ("builtins", "__main__"):
         name = f"{cls.__module__}.{name}"
-    return name, str(exc), "".join(traceback.format_exception(exc))
+    # The frames of this module (``call``, ``run``) are ours, not the user's.
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_globals is globals():
+        tb = tb.tb_next
+    return name, str(exc), "".join(traceback.format_exception(cls, exc, tb))
 
 
 class _SourceModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -71,13 +76,17 @@ class _SourceModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def __init__(self):
         self.sources = {}  # name -> (source, is_package)
         # name -> tuple of function names; None: ask the host on first use.
-        # Empty while the snapshot is made: the build has no host to ask.
         self.host = {}
+        # False while the snapshot is made: the build has no host to ask.
+        self.ask_host = False
 
     def find_spec(self, name, path=None, target=None):
         if name in self.sources:
             return importlib.util.spec_from_loader(name, self, is_package=self.sources[name][1])
-        if self.host is None:
+        # The host may register modules at any time (a JS page does), so a
+        # name the cache lacks is asked again, unless it is a stdlib name.
+        stdlib = name in _stdlib.modules or name in sys.builtin_module_names
+        if self.ask_host and (self.host is None or (name not in self.host and not stdlib)):
             self.host = {module: tuple(functions) for module, functions in _host_modules()}
         if name in self.host:
             return importlib.util.spec_from_loader(name, self)
@@ -211,6 +220,7 @@ def on_instance_start():
     if "random" in sys.modules:
         sys.modules["random"].seed()
     _finder.host = None
+    _finder.ask_host = True
 
 
 def resolve(dotted):
@@ -247,6 +257,19 @@ def resolve(dotted):
 def call(function, args, kwargs):
     """Calls a function by dotted name."""
     return resolve(function)(*args, **kwargs)
+
+
+def run(source):
+    """Runs statements in ``__main__``; when the last one is an expression,
+    returns its value, else None (a notebook cell, Pyodide's runPython)."""
+    main = sys.modules["__main__"].__dict__
+    # _ast is built in: no import of ast.py at run time.
+    tree = compile(source, "<string>", "exec", _ast.PyCF_ONLY_AST)
+    last = None
+    if tree.body and isinstance(tree.body[-1], _ast.Expr):
+        last = _ast.Expression(tree.body.pop().value)
+    exec(compile(tree, "<string>", "exec"), main)
+    return None if last is None else eval(compile(last, "<string>", "eval"), main)
 
 
 def run_script(source, filename, argv):

@@ -142,6 +142,12 @@ pub fn exec(code: &str) -> Result<(), PythonError> {
     run_source(code, ffi::Py_file_input).map(drop)
 }
 
+/// `run`.
+pub fn run(code: &str) -> Result<Value, PythonError> {
+    let code = py_str(code).map_err(|()| take_error())?;
+    finish(call_helper("run", &[code.ptr()]))
+}
+
 fn value_error(message: String) -> PythonError {
     PythonError { type_name: "ValueError".into(), message, traceback: String::new() }
 }

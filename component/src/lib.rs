@@ -41,6 +41,10 @@ impl Guest for Component {
         execution(|| interp::exec(&code))
     }
 
+    fn run(code: String) -> Evaluation {
+        evaluation(|| interp::run(&code))
+    }
+
     fn call(function: String, args: Vec<Value>, kwargs: Vec<KeywordArgument>) -> Evaluation {
         evaluation(|| interp::call(&function, &args, &kwargs))
     }

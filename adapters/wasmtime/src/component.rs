@@ -470,6 +470,16 @@ impl Instance {
         Ok(Self::execution(r.map_err(|e| self.trap(e))?))
     }
 
+    /// Executes statements in `__main__`; when the last statement is an
+    /// expression, the result is its value (`None` otherwise), as in a
+    /// notebook cell.
+    pub fn run(&mut self, code: &str) -> Result<Reply<Value>, Error> {
+        self.guard()?;
+        let r = self.python.pycomponent_python_interpreter().call_run(&mut self.store, code);
+        let r = r.map_err(|e| self.trap(e))?;
+        self.evaluation(r)
+    }
+
     /// Calls a function by dotted name with positional and keyword arguments.
     pub fn call(
         &mut self,

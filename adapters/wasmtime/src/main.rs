@@ -253,28 +253,15 @@ fn repl(sandbox: &SandboxArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
-/// One interactive input: an expression prints its value (unless None),
-/// anything else runs as statements; exceptions print their traceback.
+/// One interactive input: statements run, and the value of a final
+/// expression is printed (unless None); exceptions print their traceback.
 fn run_interactive(py: &mut Instance, code: &str) -> Result<(), Error> {
-    let reply = py.eval(code)?;
+    let reply = py.run(code)?;
+    print_output(&reply.output);
     match reply.result {
-        Err(e) if e.type_name == "SyntaxError" => {
-            let reply = py.exec(code)?;
-            print_output(&reply.output);
-            if let Err(e) = reply.result {
-                eprint!("{}", e.traceback);
-            }
-        }
-        Ok(value) => {
-            print_output(&reply.output);
-            if value != Value::None {
-                println!("{value}");
-            }
-        }
-        Err(e) => {
-            print_output(&reply.output);
-            eprint!("{}", e.traceback);
-        }
+        Ok(Value::None) => {}
+        Ok(value) => println!("{value}"),
+        Err(e) => eprint!("{}", e.traceback),
     }
     Ok(())
 }

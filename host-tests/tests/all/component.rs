@@ -75,6 +75,23 @@ fn state_persists_between_calls() {
 }
 
 #[test]
+fn run_returns_the_value_of_a_final_expression() {
+    let mut py = instance();
+    let reply = py.run("import math\nx = 6\nprint('side effect')\nmath.factorial(x)").unwrap();
+    assert_eq!(reply.result.unwrap(), Value::Int(720));
+    assert_eq!(reply.output.stdout, "side effect\n");
+    assert_eq!(py.run("y = x + 1").unwrap().result.unwrap(), Value::None, "ends with a statement");
+    assert_eq!(py.run("").unwrap().result.unwrap(), Value::None);
+    assert_eq!(py.run("for i in range(3):\n    y += i\ny").unwrap().result.unwrap(), Value::Int(10));
+    let err = py.run("z = 1\n[][0]").unwrap().result.unwrap_err();
+    assert_eq!(err.type_name, "IndexError");
+    assert!(err.traceback.contains("File \"<string>\", line 2"), "{}", err.traceback);
+    assert!(!err.traceback.contains("_pycomponent"), "our frames are hidden: {}", err.traceback);
+    assert_eq!(eval(&mut py, "z"), Value::Int(1), "statements before the error ran");
+    assert_eq!(py.run("def f(:").unwrap().result.unwrap_err().type_name, "SyntaxError");
+}
+
+#[test]
 fn exceptions_are_values_and_the_instance_stays_usable() {
     let mut py = instance();
     let err = py.eval("1 / 0").unwrap().result.unwrap_err();

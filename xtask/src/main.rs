@@ -7,6 +7,7 @@
 mod cache;
 mod component;
 mod cpython;
+mod js;
 mod shell;
 mod sources;
 mod toolchain;
@@ -52,11 +53,17 @@ enum Task {
     /// Build the self-contained `pycomponent` CLI (release, with the
     /// component embedded): target/release/pycomponent.
     Cli,
+    /// Build the npm package in adapters/js: install its npm dependencies
+    /// (package-lock.json) and transpile the component with jco into
+    /// adapters/js/dist/. Installs Node.js from Debian when missing.
+    Js,
     /// Set everything up, then run examples/hello.py in the component with
     /// the `pycomponent` CLI and print its output.
     Demo,
     /// Set everything up, then run all checks and tests: formatting, clippy,
-    /// unit tests and the integration tests against the built artifacts.
+    /// unit tests, the integration tests against the built artifacts, and the
+    /// JS adapter's type check, Node suite and headless-Chromium suite
+    /// (installing Debian's chromium when missing).
     Test,
 }
 
@@ -67,6 +74,7 @@ fn main() {
         Task::Cpython { force } => cpython::build(force).map(drop),
         Task::Component => component::build().map(drop),
         Task::Cli => build_cli(),
+        Task::Js => js::build().map(drop),
         Task::Demo => demo(),
         Task::Test => test(),
     };
@@ -124,5 +132,6 @@ fn test() -> Result<()> {
     eprintln!("==> test: cargo clippy");
     shell::run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     eprintln!("==> test: cargo test");
-    shell::run(cargo().args(["test", "--workspace"]))
+    shell::run(cargo().args(["test", "--workspace"]))?;
+    js::test()
 }

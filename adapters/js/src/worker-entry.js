@@ -1,0 +1,83 @@
+// The inside of a Python worker (a Web Worker or a Node worker thread): one
+// interpreter, driven by messages from PythonWorker (worker.js). Values
+// travel in their wire form; host calls go back to the main thread and
+// wait for the answer on the shared channel (host-channel.js).
+
+import { receive } from './host-channel.js';
+import { instantiateInterpreter, LineBuffer } from './python.js';
+import { decodeJson } from './values.js';
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+const port = isNode ? (await import('node:worker_threads')).parentPort : globalThis;
+const post = (message) => port.postMessage(message);
+const onMessage = (handler) => {
+  if (isNode) port.on('message', handler);
+  else port.addEventListener('message', (event) => handler(event.data));
+};
+
+let interpreter = null;
+let channel = null;
+const jsModules = new Map(); // name -> function names
+
+const host = {
+  modules: () => Array.from(jsModules, ([name, functions]) => ({ name, functions })),
+  call(module, fn, args, kwargs) {
+    if (!channel) {
+      // A thrown string is the `err` case of the import's result.
+      throw 'JS modules in a worker need SharedArrayBuffer: serve the page cross-origin isolated (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp)';
+    }
+    post({ type: 'host-call', module, fn, args, kwargs });
+    const result = decodeJson(receive(channel));
+    if (result.tag === 'err') throw result.val;
+    return result.val;
+  },
+};
+
+// C-level writes to fds 1 and 2 (Python's own output is captured per call).
+const sinks = {
+  stdout: new LineBuffer((line) => post({ type: 'output', stdout: `${line}\n`, stderr: '' })),
+  stderr: new LineBuffer((line) => post({ type: 'output', stdout: '', stderr: `${line}\n` })),
+};
+
+function invoke(method, args) {
+  const reply = interpreter[method](...args);
+  if (reply.output.stdout || reply.output.stderr) post({ type: 'output', ...reply.output });
+  return reply.result;
+}
+
+async function init(message) {
+  channel = message.channel;
+  for (const [name, functions] of message.jsModules) jsModules.set(name, functions);
+  interpreter = await instantiateInterpreter(message.options, host, sinks);
+  for (const [name, source, isPackage] of message.sources) {
+    const result = invoke('addModule', [name, source, isPackage]);
+    if (result.tag === 'err') throw new Error(`re-adding module ${name}: ${result.val.message}`);
+  }
+}
+
+onMessage((message) => {
+  switch (message.type) {
+    case 'init':
+      init(message).then(
+        () => post({ type: 'ready' }),
+        (error) => post({ type: 'init-error', message: String(error?.stack ?? error) }),
+      );
+      break;
+    case 'register':
+      jsModules.set(message.name, message.functions);
+      break;
+    case 'call': {
+      let result;
+      try {
+        result = invoke(message.method, message.args);
+      } catch (error) {
+        // A trap: this interpreter is done; the main side starts a new worker.
+        post({ type: 'reply', id: message.id, trap: String(error?.message ?? error) });
+        break;
+      }
+      post({ type: 'reply', id: message.id, result });
+      break;
+    }
+  }
+});
+post({ type: 'loaded' });

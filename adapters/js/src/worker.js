@@ -1,0 +1,311 @@
+// The interpreter in a worker (a Web Worker in browsers, a worker thread in
+// Node): the same API as Python, but every call is async, so long runs do
+// not block the page, and a run can be stopped by a timeout or interrupt(),
+// which end the worker and start a fresh one.
+
+import { canShareMemory, createChannel, send } from './host-channel.js';
+import { PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
+import { coreModule, describeJsError, moduleFunctions, outputSink, splitKeywords, wireResult } from './python.js';
+import { encodeJson, fromWire, toWire } from './values.js';
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+const ENTRY = new URL('./worker-entry.js', import.meta.url);
+
+/** A Node worker thread or a Web Worker behind one small interface. */
+async function spawn(onMessage, onExit) {
+  if (isNode) {
+    const { Worker } = await import('node:worker_threads');
+    const worker = new Worker(ENTRY);
+    worker.on('message', onMessage);
+    worker.on('error', (error) => onExit(error));
+    worker.on('exit', (code) => onExit(new Error(`worker exited with code ${code}`)));
+    return {
+      post: (message) => worker.postMessage(message),
+      terminate: () => worker.terminate(),
+      // An idle worker does not keep Node running; a pending call does.
+      busy: (busy) => (busy ? worker.ref() : worker.unref()),
+    };
+  }
+  const worker = new Worker(ENTRY, { type: 'module' });
+  worker.addEventListener('message', (event) => onMessage(event.data));
+  worker.addEventListener('error', (event) => {
+    event.preventDefault();
+    onExit(new Error(event.message || 'worker failed'));
+  });
+  return { post: (message) => worker.postMessage(message), terminate: () => worker.terminate(), busy: () => {} };
+}
+
+/** The options a worker can receive (URLs as text; a compiled module as is). */
+function workerOptions(options, module) {
+  return {
+    wasm: module,
+    indexURL: options.indexURL === undefined ? undefined : String(options.indexURL),
+  };
+}
+
+/**
+ * A Python interpreter in a worker. Calls run one at a time, in order. A
+ * call that exceeds its timeout, or is stopped by interrupt(), rejects with
+ * PythonInterruptedError and the worker is replaced by a fresh interpreter:
+ * globals and imports are lost, registered JS modules and added modules are
+ * kept.
+ */
+export class PythonWorker {
+  #options;
+  #module;
+  #stdout;
+  #stderr;
+  #jsModules = new Map(); // name -> Map(function name -> function)
+  #sources = new Map(); // name -> [name, source, isPackage]
+  #queue = Promise.resolve();
+  #nextId = 1;
+  #generation = null; // the current worker and its state
+  #closed = false;
+
+  /** Default timeout per call in milliseconds (Infinity: none). */
+  timeout;
+
+  /** @internal Use loadPythonWorker. */
+  constructor(options, module) {
+    this.#options = options;
+    this.#module = module;
+    this.#stdout = outputSink(options.stdout, (line) => console.log(line));
+    this.#stderr = outputSink(options.stderr, (line) => console.warn(line));
+    this.timeout = options.timeout ?? Infinity;
+  }
+
+  /** @internal Starts a worker and resolves when its interpreter is ready. */
+  async start() {
+    const channel = canShareMemory() ? createChannel() : null;
+    const generation = { worker: null, channel, pending: null, ready: null, failed: null };
+    this.#generation = generation;
+    let loaded;
+    const loadedPromise = new Promise((resolve) => (loaded = resolve));
+    let ready;
+    generation.ready = new Promise((resolve, reject) => (ready = { resolve, reject }));
+    generation.ready.catch(() => {});
+    generation.worker = await spawn(
+      (message) => this.#onMessage(generation, message, { loaded, ready }),
+      (error) => this.#onExit(generation, error, ready),
+    );
+    await loadedPromise;
+    generation.worker.post({
+      type: 'init',
+      options: workerOptions(this.#options, this.#module),
+      channel,
+      jsModules: Array.from(this.#jsModules, ([name, functions]) => [name, Array.from(functions.keys())]),
+      sources: Array.from(this.#sources.values()),
+    });
+    await generation.ready;
+    generation.worker.busy(false);
+  }
+
+  #onMessage(generation, message, { loaded, ready }) {
+    if (generation !== this.#generation) return; // a replaced worker's last words
+    switch (message.type) {
+      case 'loaded':
+        loaded();
+        break;
+      case 'ready':
+        ready.resolve();
+        break;
+      case 'init-error':
+        ready.reject(new Error(`the Python worker failed to start: ${message.message}`));
+        break;
+      case 'output':
+        this.#stdout.write(message.stdout);
+        this.#stderr.write(message.stderr);
+        break;
+      case 'host-call':
+        this.#answerHostCall(generation, message);
+        break;
+      case 'reply': {
+        const pending = generation.pending;
+        if (!pending || pending.id !== message.id) break;
+        generation.pending = null;
+        this.#stdout.flush();
+        this.#stderr.flush();
+        if (message.trap !== undefined) {
+          pending.reject(new PythonTrapError(`the component trapped: ${message.trap}; the worker was restarted`));
+          this.#restart();
+        } else if (message.result.tag === 'err') {
+          pending.reject(new PythonError(message.result.val));
+        } else {
+          pending.resolve(message.result.val);
+        }
+        break;
+      }
+    }
+  }
+
+  #onExit(generation, error, ready) {
+    if (generation !== this.#generation || this.#closed) return;
+    ready.reject(error);
+    const pending = generation.pending;
+    generation.pending = null;
+    if (pending) {
+      pending.reject(new PythonInterruptedError(`the Python worker stopped (${error.message}); it was restarted`, 'worker-exit'));
+      this.#restart();
+    }
+  }
+
+  async #answerHostCall(generation, { module, fn, args, kwargs }) {
+    const qualified = `${module}.${fn}`;
+    const function_ = this.#jsModules.get(module)?.get(fn);
+    let result;
+    if (!function_) {
+      result = { tag: 'err', val: `JS function ${qualified} is not registered` };
+    } else {
+      try {
+        const jsArgs = args.map(fromWire);
+        if (kwargs.length > 0) jsArgs.push(Object.fromEntries(kwargs.map((k) => [k.name, fromWire(k.value)])));
+        result = wireResult(await function_(...jsArgs), qualified);
+      } catch (error) {
+        result = { tag: 'err', val: describeJsError(error) };
+      }
+    }
+    if (generation === this.#generation) await send(generation.channel, encodeJson(result));
+  }
+
+  /** Replaces the worker by a fresh one (its start failures surface at the next call). */
+  #restart() {
+    const old = this.#generation;
+    old.worker.terminate();
+    this.#generation = null;
+    const started = this.start();
+    started.catch(() => {});
+    this.#starting = started;
+  }
+
+  #starting = Promise.resolve();
+
+  #request(method, args, timeout = this.timeout) {
+    const run = async () => {
+      if (this.#closed) throw new Error('the Python worker was terminated');
+      await this.#starting;
+      const generation = this.#generation;
+      await generation.ready;
+      const id = this.#nextId++;
+      const result = new Promise((resolve, reject) => (generation.pending = { id, resolve, reject }));
+      generation.worker.busy(true);
+      generation.worker.post({ type: 'call', id, method, args });
+      let timer;
+      if (Number.isFinite(timeout)) {
+        timer = setTimeout(() => this.#stop(generation, 'timeout', `Python ran longer than the ${timeout} ms timeout`), timeout);
+      }
+      try {
+        return await result;
+      } finally {
+        clearTimeout(timer);
+        if (generation === this.#generation) generation.worker.busy(false);
+      }
+    };
+    const call = this.#queue.then(run, run);
+    this.#queue = call.catch(() => {});
+    return call;
+  }
+
+  #stop(generation, reason, text) {
+    if (generation !== this.#generation || !generation.pending) return;
+    const pending = generation.pending;
+    generation.pending = null;
+    this.#restart();
+    this.#stdout.flush();
+    this.#stderr.flush();
+    pending.reject(new PythonInterruptedError(`${text}; the worker was restarted (globals and imports are gone)`, reason));
+  }
+
+  /**
+   * Runs statements; resolves to the value of the last one when it is an
+   * expression, else null.
+   * @param {string} code
+   * @param {{ timeout?: number }} [options]
+   */
+  async runPython(code, options = {}) {
+    return fromWire(await this.#request('run', [code], options.timeout));
+  }
+
+  /**
+   * Evaluates one expression.
+   * @param {string} expression
+   * @param {{ timeout?: number }} [options]
+   */
+  async eval(expression, options = {}) {
+    return fromWire(await this.#request('eval', [expression], options.timeout));
+  }
+
+  /**
+   * Executes statements.
+   * @param {string} code
+   * @param {{ timeout?: number }} [options]
+   */
+  async exec(code, options = {}) {
+    await this.#request('exec', [code], options.timeout);
+  }
+
+  /**
+   * Calls a function by dotted name; a last argument made with `kwargs()`
+   * gives keyword arguments.
+   * @param {string} name
+   * @param {...unknown} args
+   */
+  async call(name, ...args) {
+    const { positional, keywords } = splitKeywords(args);
+    return fromWire(await this.#request('call', [name, positional.map(toWire), keywords]));
+  }
+
+  /** @param {string} name */
+  async importModule(name) {
+    await this.#request('importModule', [name]);
+  }
+
+  /**
+   * @param {string} name
+   * @param {string} source
+   * @param {{ isPackage?: boolean }} [options]
+   */
+  async addModule(name, source, options = {}) {
+    const entry = [name, source, !!options.isPackage];
+    await this.#request('addModule', entry);
+    this.#sources.set(name, entry);
+  }
+
+  /**
+   * Makes a JS object's functions importable from Python. In a worker the
+   * functions may be async: Python waits for the promise.
+   * @param {string} name
+   * @param {Record<string, unknown>} module
+   */
+  registerJsModule(name, module) {
+    const functions = moduleFunctions(name, module);
+    this.#jsModules.set(name, functions);
+    this.#generation?.worker?.post({ type: 'register', name, functions: Array.from(functions.keys()) });
+  }
+
+  /** Stops the current run, if any (it rejects with PythonInterruptedError). */
+  interrupt() {
+    const generation = this.#generation;
+    if (generation) this.#stop(generation, 'interrupt', 'Python was interrupted');
+  }
+
+  /** Ends the worker; later calls reject. */
+  terminate() {
+    this.#closed = true;
+    const generation = this.#generation;
+    this.#generation = null;
+    generation?.worker?.terminate();
+    generation?.pending?.reject(new PythonInterruptedError('the Python worker was terminated', 'interrupt'));
+  }
+}
+
+/**
+ * Loads a Python interpreter in a worker.
+ * @param {import('./index.js').LoadPythonWorkerOptions} [options]
+ * @returns {Promise<PythonWorker>}
+ */
+export async function loadPythonWorker(options = {}) {
+  const module = await coreModule('pycomponent.core.wasm', options);
+  const python = new PythonWorker(options, module);
+  await python.start();
+  return python;
+}

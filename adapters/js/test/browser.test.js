@@ -1,0 +1,96 @@
+// The REPL page (examples/browser/) in a real headless Chromium: Python on
+// the main thread and in a Web Worker, a JS function called from Python, a
+// stuck run stopped. Needs Debian's chromium (`cargo xtask test` installs it);
+// the screenshot goes to target/browser/repl.png.
+
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { after, before, test } from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+import { serve } from '../../../examples/browser/serve.mjs';
+
+const CHROMIUM = process.env.PYCOMPONENT_CHROMIUM ?? '/usr/bin/chromium';
+// The machine's network is closed: no background connections, no updates.
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+];
+
+let server;
+let browser;
+let page;
+const consoleErrors = [];
+
+before(async () => {
+  server = await serve(0);
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  page = await browser.newPage();
+  page.on('console', (message) => message.type() === 'error' && consoleErrors.push(message.text()));
+  page.on('pageerror', (error) => consoleErrors.push(String(error)));
+  const { port } = server.address();
+  await page.goto(`http://127.0.0.1:${port}/examples/browser/index.html`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 60000 });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+/** Runs code in the page's REPL and returns the output area's text. */
+async function run(code, where) {
+  await page.check(`input[name=where][value=${where}]`);
+  await page.fill('#code', code);
+  await page.click('#run');
+  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('done'), null, { timeout: 30000 });
+  return page.textContent('#output');
+}
+
+test('the page is cross-origin isolated, so workers can call JS modules', async () => {
+  assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), true);
+  assert.match(await page.textContent('#status'), /^ready in \d+ ms$/);
+});
+
+test('Python runs on the main thread and calls a JS function of the page', async () => {
+  const text = await run('import page, statistics\nprint(page.greet("browser"))\nstatistics.mean([1, 2, 3, 4])', 'main');
+  assert.equal(text, 'Hello, browser, from headless JavaScript!2.5');
+  assert.equal(await run('import sys\n{"platform": sys.platform, "big": 2**64, "t": (1, b"x")}', 'main'),
+    '{"platform": "wasi", "big": 18446744073709551616n, "t": PythonTuple [1, Uint8Array [120]]}');
+});
+
+test('Python runs in a Web Worker, with the page\'s JS module', async () => {
+  const text = await run('import page\nprint(page.title())\nsum(i * i for i in range(1000))', 'worker');
+  assert.equal(text, 'pycomponent REPL332833500');
+});
+
+test('exceptions show their traceback and the REPL goes on', async () => {
+  for (const where of ['main', 'worker']) {
+    const text = await run('def f():\n    return {}["missing"]\nf()', where);
+    assert.match(text, /Traceback \(most recent call last\):[\s\S]*line 2, in f[\s\S]*KeyError: 'missing'/);
+    assert.equal(await run('"fine"', where), '"fine"');
+  }
+});
+
+test('Stop ends a stuck run in the worker; the page stays responsive', async () => {
+  await page.check('input[name=where][value=worker]');
+  await page.fill('#code', 'while True: pass');
+  await page.click('#run');
+  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('running'));
+  // The page answers while Python spins in the worker.
+  assert.equal(await page.evaluate(() => 6 * 7), 42);
+  await page.click('#stop');
+  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('done'), null, { timeout: 30000 });
+  assert.match(await page.textContent('#output'), /PythonInterruptedError: Python was interrupted/);
+  assert.equal(await run('"restarted"', 'worker'), '"restarted"');
+  await mkdir(new URL('../../../target/browser/', import.meta.url), { recursive: true });
+  await run('import page, platform\nprint(page.greet("screenshot"))\n[platform.python_version(), 2**100]', 'worker');
+  await page.screenshot({ path: new URL('../../../target/browser/repl.png', import.meta.url).pathname, fullPage: true });
+  assert.deepEqual(consoleErrors, []);
+});

@@ -1,0 +1,285 @@
+// The JS adapter in Node against the real component (dist/, built by
+// `cargo xtask js`): the behaviours host-tests/ checks through Wasmtime,
+// plus the worker's timeout and interrupt.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+
+import {
+  kwargs,
+  loadPython,
+  loadPythonWorker,
+  OpaqueObject,
+  PythonError,
+  PythonInterruptedError,
+  PythonTuple,
+} from 'pycomponent';
+
+const quiet = { stdout: () => {}, stderr: () => {} };
+
+/** An interpreter whose output lines are collected. */
+async function collecting(load = loadPython, options = {}) {
+  const out = [];
+  const err = [];
+  const py = await load({ stdout: (l) => out.push(l), stderr: (l) => err.push(l), ...options });
+  return { py, out, err };
+}
+
+describe('values', () => {
+  test('Python values come back as JS values', async () => {
+    const py = await loadPython(quiet);
+    assert.equal(py.eval('1 + 1'), 2);
+    assert.equal(py.eval('None'), null);
+    assert.equal(py.eval('True'), true);
+    assert.equal(py.eval('2.5'), 2.5);
+    assert.ok(Number.isNaN(py.eval("float('nan')")));
+    assert.equal(py.eval("float('-inf')"), -Infinity);
+    assert.equal(py.eval('2**53 - 1'), Number.MAX_SAFE_INTEGER);
+    assert.equal(py.eval('2**53'), 2n ** 53n, 'beyond 2^53 an int is a BigInt');
+    assert.equal(py.eval('-2**100'), -(2n ** 100n));
+    assert.equal(py.eval("'é' * 2 + '😀'"), 'éé😀');
+    assert.deepEqual(py.eval("b'\\x00\\xff'"), new Uint8Array([0, 255]));
+    assert.deepEqual(py.eval("bytearray(b'ab')"), new Uint8Array([97, 98]));
+    assert.deepEqual(py.eval('[1, [2, []]]'), [1, [2, []]]);
+    const tuple = py.eval('(1, "a")');
+    assert.ok(tuple instanceof PythonTuple && Array.isArray(tuple));
+    assert.deepEqual([...tuple], [1, 'a']);
+    assert.deepEqual(py.eval("{'a': 1, 'b': {'c': None}}"), { a: 1, b: { c: null } });
+    assert.deepEqual(py.eval("{1: 'one', 'x': 2}"), new Map([[1, 'one'], ['x', 2]]), 'non-str keys give a Map');
+    assert.deepEqual(py.eval('{1, 2}'), new Set([1, 2]));
+    assert.deepEqual(py.eval('frozenset({3})'), new Set([3]));
+    const proto = py.eval("{'__proto__': 1}");
+    assert.equal(Object.getPrototypeOf(proto), Object.prototype, 'a __proto__ key is data');
+    assert.equal(proto.__proto__, 1);
+    const date = py.eval('__import__("datetime").date(2024, 2, 29)');
+    assert.ok(date instanceof OpaqueObject);
+    assert.equal(date.typeName, 'datetime.date');
+    assert.equal(String(date), 'datetime.date(2024, 2, 29)');
+  });
+
+  test('JS values go into Python', async () => {
+    const py = await loadPython(quiet);
+    py.exec('def describe(x): return repr(x)');
+    const cases = [
+      [null, 'None'],
+      [undefined, 'None'],
+      [true, 'True'],
+      [42, '42'],
+      [-0.5, '-0.5'],
+      [2 ** 60, '1.152921504606847e+18'],
+      [2n ** 60n, '1152921504606846976'],
+      [2n ** 100n, '1267650600228229401496703205376'],
+      ['héllo', "'héllo'"],
+      [new Uint8Array([1, 2]), "b'\\x01\\x02'"],
+      [new Uint8Array([3]).buffer, "b'\\x03'"],
+      [[1, [2]], '[1, [2]]'],
+      [PythonTuple.from([1, 2]), '(1, 2)'],
+      [{ a: 1, b: [true] }, "{'a': 1, 'b': [True]}"],
+      [new Map([[PythonTuple.from([1, 2]), 'pair']]), "{(1, 2): 'pair'}"],
+      [new Set(['x']), "{'x'}"],
+    ];
+    for (const [value, repr] of cases) assert.equal(py.call('describe', value), repr, String(value));
+    assert.throws(() => py.call('describe', () => 1), /a JS function has no Python value/);
+    assert.throws(() => py.call('describe', new Date()), /a JS Date has no Python value/);
+    const cyclic = [];
+    cyclic.push(cyclic);
+    assert.throws(() => py.call('describe', cyclic), /nested deeper than 1000 levels/);
+    assert.throws(() => py.call('describe', py.eval('object()')), /cannot be sent back into Python/);
+  });
+
+  test('values round-trip', async () => {
+    const py = await loadPython(quiet);
+    const value = { list: [1, 2.5, 'three', null, new Uint8Array([4])], nested: { deep: [[[true]]] }, big: 2n ** 70n };
+    assert.deepEqual(py.call('copy.deepcopy', value), value);
+    const big = Array.from({ length: 10000 }, (_, i) => ({ i, s: `item ${i}` }));
+    assert.deepEqual(py.call('list', big), big);
+  });
+
+  test('keyword arguments', async () => {
+    const py = await loadPython(quiet);
+    assert.equal(py.call('json.dumps', { b: 1, a: 2 }, kwargs({ sort_keys: true, separators: PythonTuple.from([',', ':']) })), '{"a":2,"b":1}');
+  });
+});
+
+describe('interpreter', () => {
+  test('runPython returns the value of the last expression and state persists', async () => {
+    const py = await loadPython(quiet);
+    assert.equal(py.runPython('import math\nx = 5\nmath.factorial(x)'), 120);
+    assert.equal(py.runPython('y = x + 1'), null, 'a final statement gives null');
+    assert.equal(py.runPython('for i in range(3):\n    y += i\ny'), 9);
+    assert.equal(py.eval('y'), 9);
+    py.exec('counter = 41');
+    py.exec('counter += 1');
+    assert.equal(py.call('str', py.eval('counter')), '42');
+  });
+
+  test('exceptions are PythonError values and the interpreter stays usable', async () => {
+    const py = await loadPython(quiet);
+    assert.throws(() => py.eval('1 / 0'), PythonError);
+    let error;
+    try {
+      py.runPython('def f():\n    return 1 / 0\nf()');
+    } catch (e) {
+      error = e;
+    }
+    assert.ok(error instanceof PythonError);
+    assert.equal(error.type, 'ZeroDivisionError');
+    assert.equal(error.message, 'division by zero');
+    assert.match(error.traceback, /Traceback \(most recent call last\):\n {2}File "<string>", line 3/);
+    assert.match(error.traceback, /line 2, in f/);
+    assert.throws(() => py.exec('import json\njson.loads("{")'), { name: 'PythonError', type: 'json.decoder.JSONDecodeError' });
+    assert.throws(() => py.exec('def f(:'), { type: 'SyntaxError' });
+    assert.throws(() => py.exec('raise SystemExit(3)'), { type: 'SystemExit' });
+    assert.throws(() => py.call('no_such_function'), { type: 'NameError' });
+    assert.equal(py.eval('"still here"'), 'still here');
+  });
+
+  test('output goes to the callbacks, line by line', async () => {
+    const { py, out, err } = await collecting();
+    py.exec("import sys\nprint('hello')\nprint('a\\nb')\nprint('oops', file=sys.stderr)\nprint('no newline', end='')");
+    assert.deepEqual(out, ['hello', 'a', 'b', 'no newline']);
+    assert.deepEqual(err, ['oops']);
+    assert.throws(() => py.exec("print('before')\nraise KeyError('k')"), { type: 'KeyError' });
+    assert.equal(out.at(-1), 'before', 'output is kept when the call fails');
+  });
+
+  test('stdlib modules not imported by the snapshot load at run time', async () => {
+    const py = await loadPython(quiet);
+    assert.equal(py.eval("'csv' in __import__('sys').modules"), false);
+    const rows = py.runPython("import csv, io\nlist(csv.reader(io.StringIO('a,b\\n1,2')))");
+    assert.deepEqual(rows, [['a', 'b'], ['1', '2']]);
+    assert.equal(py.runPython("import sqlite3\nsqlite3.connect(':memory:').execute('select 6*7').fetchone()[0]"), 42);
+    assert.equal(py.runPython("import zlib\nlen(zlib.compress(b'a' * 1000))") < 50, true);
+    assert.equal(py.runPython("import hashlib\nhashlib.sha256(b'pycomponent').hexdigest()[:16]"), '843c79ede15b99cd');
+    assert.equal(py.runPython("import fractions\nstr(fractions.Fraction(1, 3) + fractions.Fraction(1, 6))"), '1/2');
+  });
+
+  test('user modules and packages', async () => {
+    const py = await loadPython(quiet);
+    py.addModule('shapes', 'from . import area\n', { isPackage: true });
+    py.addModule('shapes.area', 'def square(s):\n    return s * s\n');
+    assert.equal(py.runPython('import shapes\nshapes.area.square(7)'), 49);
+    assert.equal(py.call('shapes.area.square', 3), 9);
+    assert.throws(() => py.addModule('broken', 'def f(:'), { type: 'SyntaxError' });
+    assert.throws(() => py.importModule('not_a_module'), { type: 'ModuleNotFoundError' });
+  });
+
+  test('Python calls JS functions; a thrown error is a catchable Python exception', async () => {
+    const py = await loadPython(quiet);
+    const store = new Map([['a', 1]]);
+    py.registerJsModule('kv', {
+      get: (key) => store.get(key) ?? null,
+      put: (key, value) => void store.set(key, value),
+      keys: () => Array.from(store.keys()),
+      echo: (...args) => args,
+      fail: () => {
+        throw new TypeError('no such key');
+      },
+      later: async () => 1,
+    });
+    assert.equal(py.runPython('import kv\nkv.put("b", {"n": [1, 2]})\nkv.get("a")'), 1);
+    assert.deepEqual(store.get('b'), { n: [1, 2] });
+    assert.deepEqual(py.eval('kv.keys()'), ['a', 'b']);
+    assert.deepEqual(py.eval('kv.echo(1, "x", flag=True)'), [1, 'x', { flag: true }]);
+    assert.equal(py.runPython('try:\n    kv.fail()\nexcept RuntimeError as e:\n    msg = str(e)\nmsg'), 'TypeError: no such key');
+    assert.throws(() => py.eval('kv.later()'), { type: 'RuntimeError', message: /must be synchronous/ });
+    // A module registered after Python has started importing is found too.
+    py.registerJsModule('clock', { now: () => 7 });
+    assert.equal(py.runPython('import clock\nclock.now()'), 7);
+    assert.throws(() => py.registerJsModule('not valid', { f() {} }), /Python identifier/);
+    assert.throws(() => py.registerJsModule('empty', {}), /has no functions/);
+  });
+
+  test('interpreters are isolated from each other', async () => {
+    const a = await loadPython(quiet);
+    const b = await loadPython(quiet);
+    a.exec('import json\njson.secret = 1\nshared = 2');
+    assert.throws(() => b.eval('shared'), { type: 'NameError' });
+    assert.equal(b.eval("hasattr(__import__('json'), 'secret')"), false);
+    assert.notEqual(a.eval('__import__("random").random()'), b.eval('__import__("random").random()'));
+  });
+
+  test('the sandbox grants no files, environment or subprocesses', async () => {
+    const py = await loadPython(quiet);
+    assert.deepEqual(py.eval('dict(__import__("os").environ)'), {});
+    assert.throws(() => py.eval('open("/etc/passwd").read()'), { type: /FileNotFoundError|PermissionError/ });
+    assert.throws(() => py.eval('__import__("os").listdir("/")'), { type: /FileNotFoundError|PermissionError/ });
+    assert.throws(() => py.runPython('import subprocess\nsubprocess.run(["ls"])'), PythonError);
+    const elapsed = py.runPython('import time\nt = time.monotonic()\ntime.sleep(0.05)\ntime.monotonic() - t');
+    assert.ok(elapsed >= 0.045, `sleep works: ${elapsed}`);
+    assert.ok(Math.abs(py.eval('__import__("time").time()') - Date.now() / 1000) < 5, 'the wall clock is real');
+  });
+
+  test('a compiled module and bytes are accepted as the wasm source', async () => {
+    const bytes = await readFile(new URL('../dist/pycomponent.core.wasm', import.meta.url));
+    const fromBytes = await loadPython({ ...quiet, wasm: bytes });
+    assert.equal(fromBytes.eval('6 * 7'), 42);
+    const fromModule = await loadPython({ ...quiet, wasm: await WebAssembly.compile(bytes) });
+    assert.equal(fromModule.eval('6 * 7'), 42);
+    await assert.rejects(loadPython({ ...quiet, wasm: '/no/such/file.wasm' }), /ENOENT/);
+  });
+});
+
+describe('worker', () => {
+  test('the same API, async, with async JS functions', async () => {
+    const { py, out } = await collecting(loadPythonWorker);
+    try {
+      py.registerJsModule('api', { user: async (id) => ({ id, name: `user ${id}` }), big: () => 'x'.repeat(300000) });
+      assert.equal(await py.runPython("import api\nprint('in the worker')\napi.user(7)['name']"), 'user 7');
+      assert.deepEqual(out, ['in the worker']);
+      assert.equal(await py.eval('len(api.big())'), 300000, 'an answer larger than the shared buffer arrives whole');
+      await py.addModule('helpers', 'def double(x):\n    return 2 * x\n');
+      assert.equal(await py.call('helpers.double', 21), 42);
+      assert.deepEqual(await py.eval('{"t": (1, 2**64)}'), { t: PythonTuple.from([1, 2n ** 64n]) });
+      await assert.rejects(py.eval('1 / 0'), { name: 'PythonError', type: 'ZeroDivisionError' });
+      assert.equal(await py.eval('"usable"'), 'usable');
+    } finally {
+      py.terminate();
+    }
+  });
+
+  test('a timeout stops a stuck run; the worker restarts with modules kept', async () => {
+    const py = await loadPythonWorker({ ...quiet, timeout: 5000 });
+    try {
+      py.registerJsModule('kv', { get: () => 'kept' });
+      await py.addModule('helpers', 'def one():\n    return 1\n');
+      await py.exec('state = "lost"');
+      const stuck = [
+        'while True: pass',
+        'try:\n    while True: pass\nexcept BaseException:\n    pass',
+        "import re\nre.match('(a+)+$', 'a' * 40 + 'b')",
+      ];
+      for (const code of stuck) {
+        await assert.rejects(py.exec(code, { timeout: 300 }), (e) => e instanceof PythonInterruptedError && e.reason === 'timeout');
+      }
+      await assert.rejects(py.eval('state'), { type: 'NameError' });
+      assert.deepEqual(await py.runPython('import helpers, kv\n[helpers.one(), kv.get()]'), [1, 'kept']);
+    } finally {
+      py.terminate();
+    }
+  });
+
+  test('interrupt() stops the current run, queued calls go on', async () => {
+    const py = await loadPythonWorker(quiet);
+    try {
+      const stuck = py.exec('while True: pass');
+      const queued = py.eval('6 * 7');
+      setTimeout(() => py.interrupt(), 200);
+      await assert.rejects(stuck, { name: 'PythonInterruptedError', reason: 'interrupt' });
+      assert.equal(await queued, 42);
+    } finally {
+      py.terminate();
+    }
+    await assert.rejects(py.eval('1'), /terminated/);
+  });
+});
+
+test('examples/node/hello.mjs prints its expected output', async () => {
+  const example = new URL('../../../examples/node/hello.mjs', import.meta.url);
+  const expected = await readFile(new URL('../../../examples/node/hello.expected', import.meta.url), 'utf8');
+  const { stdout } = await promisify(execFile)(process.execPath, [example.pathname], { timeout: 60000 });
+  assert.equal(stdout, expected);
+});

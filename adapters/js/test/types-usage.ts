@@ -1,0 +1,43 @@
+// Compiled with `tsc --strict` (npm run check-types): the public types in use.
+import {
+  kwargs,
+  loadPython,
+  loadPythonWorker,
+  OpaqueObject,
+  PythonError,
+  PythonInterruptedError,
+  PythonTuple,
+  type FromPython,
+  type Python,
+  type PythonWorker,
+} from 'pycomponent';
+
+async function main(): Promise<void> {
+  const lines: string[] = [];
+  const py: Python = await loadPython({ stdout: (line) => lines.push(line) });
+  py.registerJsModule('kv', { get: (key: string) => `value of ${key}` });
+  const two: FromPython = py.runPython('1 + 1');
+  const joined = py.call('helpers.join', ['a', 'b'], kwargs({ sep: '-' }));
+  py.addModule('helpers', 'def join(items, sep): return sep.join(items)', { isPackage: false });
+  try {
+    py.eval('1 / 0');
+  } catch (error) {
+    if (error instanceof PythonError) console.log(error.type, error.message, error.traceback);
+  }
+  const value = py.eval('(1, __import__("datetime").date.today())');
+  if (value instanceof PythonTuple && value[1] instanceof OpaqueObject) console.log(value[1].typeName);
+
+  const worker: PythonWorker = await loadPythonWorker({ timeout: 1000, wasm: new URL('file:///x.wasm') });
+  worker.registerJsModule('api', { fetchUser: async (id: number) => ({ id }) });
+  const result: FromPython = await worker.runPython('2 ** 100', { timeout: 50 });
+  try {
+    await worker.exec('while True: pass');
+  } catch (error) {
+    if (error instanceof PythonInterruptedError) console.log(error.reason);
+  }
+  worker.interrupt();
+  worker.terminate();
+  console.log(two, joined, result, lines);
+}
+
+void main();

@@ -1,0 +1,180 @@
+//! `cargo xtask js`: the npm package in `adapters/js`: its npm dependencies
+//! (from package-lock.json), the component transpiled by jco into
+//! `adapters/js/dist/`, and the browser its tests drive.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::shell;
+use crate::versions::{BROWSER_PACKAGE, BROWSER_PATH, NODE_MIN_MAJOR};
+use crate::{cache, component, workspace_root};
+
+/// jco's options: `instantiate()` takes the imports at run time (the
+/// sandboxed WASI and the JS host modules); our own index.d.ts is the API.
+const TRANSPILE_ARGS: &[&str] =
+    &["--instantiation", "async", "--name", "pycomponent", "--no-typescript", "--quiet"];
+
+/// The npm package's directory.
+pub fn package_dir() -> PathBuf {
+    workspace_root().join("adapters/js")
+}
+
+/// Builds the component if needed, installs the npm dependencies and
+/// transpiles the component into `adapters/js/dist/` (skipped when neither
+/// the component nor jco changed). Returns the package directory.
+pub fn build() -> Result<PathBuf> {
+    let component = component::build()?;
+    ensure_node()?;
+    let dir = package_dir();
+    npm_ci(&dir)?;
+    transpile(&component, &dir)?;
+    link_example(&workspace_root().join("examples/node"))?;
+    eprintln!("==> js: {}", size_report(&dir)?);
+    Ok(dir)
+}
+
+/// Node.js and npm, installed from Debian when missing.
+fn ensure_node() -> Result<()> {
+    let version = Command::new("node").arg("--version").output().ok().filter(|o| o.status.success());
+    let major = version.as_ref().and_then(|o| {
+        let text = String::from_utf8_lossy(&o.stdout);
+        text.trim().trim_start_matches('v').split('.').next()?.parse::<u32>().ok()
+    });
+    let npm = Command::new("npm").arg("--version").output().is_ok_and(|o| o.status.success());
+    match major {
+        Some(major) if major >= NODE_MIN_MAJOR && npm => return Ok(()),
+        Some(major) if major < NODE_MIN_MAJOR => {
+            bail!("Node.js {major} is too old: the JS adapter needs Node.js {NODE_MIN_MAJOR} or newer")
+        }
+        _ => {}
+    }
+    apt_install(&["nodejs", "npm"])
+}
+
+/// Debian's Chromium, for the browser tests; installed when missing.
+pub fn ensure_browser() -> Result<PathBuf> {
+    let path = PathBuf::from(BROWSER_PATH);
+    if !path.exists() {
+        apt_install(&[BROWSER_PACKAGE])?;
+    }
+    Ok(path)
+}
+
+fn apt_install(packages: &[&str]) -> Result<()> {
+    eprintln!("==> js: installing {} (apt-get)", packages.join(" "));
+    shell::run(Command::new("apt-get").args(["update", "-q"]))
+        .and_then(|()| {
+            shell::run(
+                Command::new("apt-get")
+                    .args(["install", "-y", "-q", "--no-install-recommends"])
+                    .args(packages)
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+            )
+        })
+        .with_context(|| format!("installing {} needs root and apt-get", packages.join(" ")))
+}
+
+/// `npm ci` when node_modules does not match package-lock.json.
+fn npm_ci(dir: &Path) -> Result<()> {
+    let lock = cache::sha256_file(&dir.join("package-lock.json"))?;
+    let stamp = dir.join("node_modules/.pycomponent-lock-sha256");
+    if fs::read_to_string(&stamp).ok().as_deref() == Some(lock.as_str()) {
+        return Ok(());
+    }
+    eprintln!("==> js: npm ci (adapters/js)");
+    shell::run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(dir))?;
+    fs::write(&stamp, &lock).context("writing the node_modules stamp")
+}
+
+/// jco transpile into `dist/`, by way of `dist.partial/`.
+fn transpile(component: &Path, dir: &Path) -> Result<()> {
+    let jco_manifest = fs::read_to_string(dir.join("node_modules/@bytecodealliance/jco/package.json"))
+        .context("reading jco's package.json (npm ci did not install jco?)")?;
+    let jco: serde_json::Value = serde_json::from_str(&jco_manifest)?;
+    let inputs = format!(
+        "component {}\njco {}\nargs {}\n",
+        cache::sha256_file(component)?,
+        jco["version"].as_str().unwrap_or("?"),
+        TRANSPILE_ARGS.join(" ")
+    );
+    let dist = dir.join("dist");
+    let stamp = dist.join(".inputs");
+    if fs::read_to_string(&stamp).ok().as_deref() == Some(inputs.as_str()) {
+        eprintln!("==> js: dist/ is up to date");
+        return Ok(());
+    }
+    eprintln!("==> js: jco transpile {} -> adapters/js/dist/", component.display());
+    let partial = dir.join("dist.partial");
+    if partial.exists() {
+        fs::remove_dir_all(&partial)?;
+    }
+    shell::run(
+        Command::new(dir.join("node_modules/.bin/jco"))
+            .arg("transpile")
+            .arg(component)
+            .arg("-o")
+            .arg(&partial)
+            .args(TRANSPILE_ARGS)
+            .current_dir(dir),
+    )?;
+    fs::write(partial.join(".inputs"), &inputs)?;
+    if dist.exists() {
+        fs::remove_dir_all(&dist)?;
+    }
+    fs::rename(&partial, &dist).context("moving dist.partial into place")
+}
+
+/// `npm install` of an example that depends on the package by path (a link).
+fn link_example(dir: &Path) -> Result<()> {
+    if dir.join("node_modules/pycomponent/package.json").exists() {
+        return Ok(());
+    }
+    shell::run(Command::new("npm").args(["install", "--no-audit", "--no-fund"]).current_dir(dir))
+}
+
+/// Download size of what a page loads: the core wasm files, jco's module and our sources.
+fn size_report(dir: &Path) -> Result<String> {
+    let mut files = Vec::new();
+    for sub in ["dist", "src"] {
+        for entry in fs::read_dir(dir.join(sub))? {
+            let path = entry?.path();
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            if name.ends_with(".wasm") || name.ends_with(".js") {
+                files.push(path);
+            }
+        }
+    }
+    let (mut raw, mut gzip, mut brotli) = (0, 0, 0);
+    for path in &files {
+        raw += fs::metadata(path)?.len() as usize;
+        gzip += shell::output_bytes(Command::new("gzip").args(["-9", "-c"]).arg(path))?.len();
+        brotli += shell::output_bytes(Command::new("brotli").args(["-c", "-q", "11"]).arg(path))?.len();
+    }
+    Ok(format!(
+        "package payload ({} files): {:.2} MB raw, {:.2} MB gzip, {:.2} MB brotli",
+        files.len(),
+        raw as f64 / 1e6,
+        gzip as f64 / 1e6,
+        brotli as f64 / 1e6
+    ))
+}
+
+/// Type check, the node:test suite and the headless-Chromium suite.
+pub fn test() -> Result<()> {
+    let dir = build()?;
+    eprintln!("==> test: tsc --strict (adapters/js/test/types-usage.ts)");
+    shell::run(Command::new("npm").args(["run", "--silent", "check-types"]).current_dir(&dir))?;
+    eprintln!("==> test: node --test (adapters/js/test/node.test.js)");
+    shell::run(Command::new("npm").args(["run", "--silent", "test"]).current_dir(&dir))?;
+    let browser = ensure_browser()?;
+    eprintln!("==> test: headless Chromium (adapters/js/test/browser.test.js)");
+    shell::run(
+        Command::new("npm")
+            .args(["run", "--silent", "test:browser"])
+            .env("PYCOMPONENT_CHROMIUM", browser)
+            .current_dir(&dir),
+    )
+}

@@ -2,7 +2,6 @@
 // instantiating it with the sandboxed WASI and the JS host modules, and the
 // Pyodide-like API over the component's `interpreter` interface.
 
-import { instantiate } from '../dist/pycomponent.js';
 import { PythonError, PythonTrapError } from './errors.js';
 import { sandboxWasi } from './sandbox-wasi.js';
 import { fromWire, toWire } from './values.js';
@@ -276,6 +275,10 @@ export async function instantiateInterpreter(options, host, sinks) {
     ...sandboxWasi({ stdout: decoder(sinks.stdout), stderr: decoder(sinks.stderr) }),
     'pycomponent:python/host': host,
   };
+  // jco's module is parsed while V8 compiles the core wasm in the background.
+  const main = coreModule(MAIN_MODULE, options);
+  const { instantiate } = await import('../dist/pycomponent.js');
+  await main;
   const root = await instantiate((name) => coreModule(name, options), imports);
   return root.interpreter;
 }

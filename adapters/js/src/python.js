@@ -79,13 +79,18 @@ export class LineBuffer {
   }
 }
 
+/** The JS arguments of a host call: the positional values, then keyword arguments as one object, if any. */
+export function jsArguments(args, kwargs) {
+  const values = args.map(fromWire);
+  if (kwargs.length > 0) values.push(Object.fromEntries(kwargs.map((k) => [k.name, fromWire(k.value)])));
+  return values;
+}
+
 /** A JS function's result as the component's `result<value, string>` (thrown errors become messages). */
 export function callJsFunction(fn, qualified, args, kwargs) {
   let result;
   try {
-    const jsArgs = args.map(fromWire);
-    if (kwargs.length > 0) jsArgs.push(Object.fromEntries(kwargs.map((k) => [k.name, fromWire(k.value)])));
-    result = fn(...jsArgs);
+    result = fn(...jsArguments(args, kwargs));
   } catch (error) {
     return { tag: 'err', val: describeJsError(error) };
   }

@@ -5,7 +5,7 @@
 
 import { canShareMemory, createChannel, send } from './host-channel.js';
 import { PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
-import { coreModule, describeJsError, moduleFunctions, outputSink, splitKeywords, wireResult } from './python.js';
+import { coreModule, describeJsError, jsArguments, moduleFunctions, outputSink, splitKeywords, wireResult } from './python.js';
 import { encodeJson, fromWire, toWire } from './values.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
@@ -60,6 +60,7 @@ export class PythonWorker {
   #queue = Promise.resolve();
   #nextId = 1;
   #generation = null; // the current worker and its state
+  #starting = Promise.resolve(); // the start of the current worker
   #closed = false;
 
   /** Default timeout per call in milliseconds (Infinity: none). */
@@ -88,7 +89,8 @@ export class PythonWorker {
       (message) => this.#onMessage(generation, message, { loaded, ready }),
       (error) => this.#onExit(generation, error, ready),
     );
-    await loadedPromise;
+    // A worker that fails to load rejects `ready` without ever saying `loaded`.
+    await Promise.race([loadedPromise, generation.ready]);
     generation.worker.post({
       type: 'init',
       options: workerOptions(this.#options, this.#module),
@@ -157,9 +159,7 @@ export class PythonWorker {
       result = { tag: 'err', val: `JS function ${qualified} is not registered` };
     } else {
       try {
-        const jsArgs = args.map(fromWire);
-        if (kwargs.length > 0) jsArgs.push(Object.fromEntries(kwargs.map((k) => [k.name, fromWire(k.value)])));
-        result = wireResult(await function_(...jsArgs), qualified);
+        result = wireResult(await function_(...jsArguments(args, kwargs)), qualified);
       } catch (error) {
         result = { tag: 'err', val: describeJsError(error) };
       }
@@ -176,8 +176,6 @@ export class PythonWorker {
     started.catch(() => {});
     this.#starting = started;
   }
-
-  #starting = Promise.resolve();
 
   #request(method, args, timeout = this.timeout) {
     const run = async () => {

@@ -275,6 +275,10 @@ describe('worker', () => {
     }
     await assert.rejects(py.eval('1'), /terminated/);
   });
+
+  test('a missing wasm file is a clear error, not a hang', async () => {
+    await assert.rejects(loadPythonWorker({ ...quiet, wasm: '/no/such/file.wasm' }), /ENOENT/);
+  });
 });
 
 test('examples/node/hello.mjs prints its expected output', async () => {

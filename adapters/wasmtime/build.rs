@@ -1,6 +1,8 @@
 //! Embeds the component into the `pycomponent` binary when
 //! `PYCOMPONENT_EMBED` names a component file (`cargo xtask cli` sets it).
 
+use sha2::Digest as _;
+
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(embedded_component)");
     println!("cargo:rerun-if-env-changed=PYCOMPONENT_EMBED");
@@ -10,5 +12,9 @@ fn main() {
         println!("cargo:rerun-if-changed={}", path.display());
         println!("cargo:rustc-cfg=embedded_component");
         println!("cargo:rustc-env=PYCOMPONENT_EMBED_PATH={}", path.display());
+        // Hashed here, once, rather than at every start of the CLI.
+        let bytes = std::fs::read(&path).expect("reading the component to embed");
+        let digest: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        println!("cargo:rustc-env=PYCOMPONENT_EMBED_SHA256={digest}");
     }
 }

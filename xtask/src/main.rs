@@ -4,6 +4,7 @@
 //! outside the clone), run the demo and run every test. Each task's doc
 //! comment below is its `--help`.
 
+mod bench;
 mod cache;
 mod component;
 mod cpython;
@@ -57,6 +58,18 @@ enum Task {
     /// (package-lock.json) and transpile the component with jco into
     /// adapters/js/dist/. Installs Node.js from Debian when missing.
     Js,
+    /// Measure pycomponent side by side with native CPython (same source),
+    /// python.wasm under the Wasmtime CLI and Pyodide in Node: start-up,
+    /// criterion benches of the Rust library, the workload programs of
+    /// bench/workloads, memory per instance, sizes. Writes docs/BENCHMARKS.md,
+    /// docs/benchmarks/ratios.svg and docs/benchmarks/results.json. Takes
+    /// about 15 minutes (release builds included).
+    Bench {
+        /// Fewer runs of everything: checks the pipeline in a few minutes;
+        /// the figures are not for the report.
+        #[arg(long)]
+        quick: bool,
+    },
     /// Set everything up, then run examples/hello.py in the component with
     /// the `pycomponent` CLI and print its output.
     Demo,
@@ -75,6 +88,7 @@ fn main() {
         Task::Component => component::build().map(drop),
         Task::Cli => build_cli(),
         Task::Js => js::build().map(drop),
+        Task::Bench { quick } => bench::run(if quick { bench::Effort::QUICK } else { bench::Effort::FULL }),
         Task::Demo => demo(),
         Task::Test => test(),
     };
@@ -113,7 +127,8 @@ fn demo() -> Result<()> {
     )
 }
 
-fn build_cli() -> Result<()> {
+/// `cargo xtask cli`: the release CLI with the component embedded.
+pub fn build_cli() -> Result<()> {
     toolchain::ensure()?;
     let component = component::build()?;
     eprintln!("==> cli: cargo build --release -p pycomponent, with the component embedded");

@@ -29,19 +29,24 @@ pub fn dir() -> Option<PathBuf> {
     Some(root.join("compiled"))
 }
 
-fn entry_name(engine: &Engine, component: &[u8]) -> String {
+fn entry_name(engine: &Engine, sha256: &[u8; 32]) -> String {
     let mut engine_hash = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut engine_hash);
-    let digest = Sha256::digest(component);
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let hex: String = sha256.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("{hex}-{:016x}.cwasm", engine_hash.finish())
+}
+
+/// The SHA-256 of a component, its key in the cache.
+pub fn digest(component: &[u8]) -> [u8; 32] {
+    Sha256::digest(component).into()
 }
 
 /// The compiled component: from the cache when present, else compiled and
 /// stored. A cache that cannot be read or written only costs the compile.
-pub fn load_or_compile(engine: &Engine, component: &[u8]) -> wasmtime::Result<Component> {
+/// `sha256` is [`digest`] of `component`.
+pub fn load_or_compile(engine: &Engine, component: &[u8], sha256: &[u8; 32]) -> wasmtime::Result<Component> {
     let Some(dir) = dir() else { return Component::new(engine, component) };
-    let path = dir.join(entry_name(engine, component));
+    let path = dir.join(entry_name(engine, sha256));
     if path.is_file() {
         // SAFETY: the file was written by `precompile_component` of an engine
         // with the same compatibility hash, into the user's own cache

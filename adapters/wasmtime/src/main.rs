@@ -91,12 +91,25 @@ struct SandboxArgs {
 
 /// The component built into this binary by `cargo xtask cli`, if it was.
 #[cfg(embedded_component)]
-const EMBEDDED: Option<&[u8]> = Some(include_bytes!(env!("PYCOMPONENT_EMBED_PATH")));
+const EMBEDDED: Option<(&[u8], &str)> =
+    Some((include_bytes!(env!("PYCOMPONENT_EMBED_PATH")), env!("PYCOMPONENT_EMBED_SHA256")));
 #[cfg(not(embedded_component))]
-const EMBEDDED: Option<&[u8]> = None;
+const EMBEDDED: Option<(&[u8], &str)> = None;
+
+/// The 32 bytes of a SHA-256 given as 64 hex digits (computed by build.rs).
+fn digest_from_hex(hex: &str) -> [u8; 32] {
+    let mut digest = [0; 32];
+    for (i, byte) in digest.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("build.rs writes hex");
+    }
+    digest
+}
 
 impl SandboxArgs {
-    fn instance(&self) -> Result<Instance, Error> {
+    /// The one instance of this process. It is leaked on purpose: at exit
+    /// the OS reclaims its memory at once, where dropping it would first
+    /// reset the pool slot and unmap the engine (about a millisecond).
+    fn instance(&self) -> Result<&'static mut Instance, Error> {
         let limits = Limits {
             memory_bytes: self.memory << 20,
             timeout: (self.timeout > 0.0).then(|| Duration::from_secs_f64(self.timeout)),
@@ -104,7 +117,9 @@ impl SandboxArgs {
         };
         let runtime = match (&self.component, EMBEDDED) {
             (Some(path), _) => Runtime::with_limits(path, limits)?,
-            (None, Some(bytes)) => Runtime::from_bytes(bytes, limits)?,
+            (None, Some((bytes, sha256))) => {
+                Runtime::from_bytes_with_digest(bytes, &digest_from_hex(sha256), limits)?
+            }
             (None, None) => Runtime::with_limits(Path::new("target/component/pycomponent.wasm"), limits)
                 .map_err(|e| match e {
                     Error::Io { .. } => Error::InvalidInput(
@@ -114,7 +129,7 @@ impl SandboxArgs {
                 })?,
         };
         let mounts = self.mounts.iter().map(|m| parse_mount(m)).collect::<Result<Vec<_>, _>>()?;
-        runtime.instantiate_with_mounts(HostModules::new(), &mounts)
+        Ok(Box::leak(Box::new(runtime.instantiate_with_mounts(HostModules::new(), &mounts)?)))
     }
 }
 
@@ -159,7 +174,7 @@ fn exit_status(error: &PythonError) -> u8 {
 }
 
 fn eval(expression: &str, json: bool, sandbox: &SandboxArgs) -> Result<u8, Error> {
-    let mut py = sandbox.instance()?;
+    let py = sandbox.instance()?;
     let reply = py.eval(expression)?;
     print_output(&reply.output);
     match reply.result {
@@ -182,7 +197,7 @@ fn eval(expression: &str, json: bool, sandbox: &SandboxArgs) -> Result<u8, Error
 }
 
 fn exec(code: &str, sandbox: &SandboxArgs) -> Result<u8, Error> {
-    let mut py = sandbox.instance()?;
+    let py = sandbox.instance()?;
     let reply = py.exec(code)?;
     print_output(&reply.output);
     Ok(reply.result.err().map_or(0, |e| exit_status(&e)))
@@ -194,7 +209,7 @@ fn run(script: &Path, args: &[String], sandbox: &SandboxArgs) -> Result<u8, Erro
     let name = script.display().to_string();
     let mut argv = vec![Value::from(name.as_str())];
     argv.extend(args.iter().map(|a| Value::from(a.as_str())));
-    let mut py = sandbox.instance()?;
+    let py = sandbox.instance()?;
     let reply = py.call(
         "_pycomponent.run_script",
         &[Value::from(source), Value::from(name), Value::List(argv)],
@@ -223,7 +238,7 @@ fn main() -> ExitCode {
 }
 
 fn repl(sandbox: &SandboxArgs) -> Result<u8, Error> {
-    let mut py = sandbox.instance()?;
+    let py = sandbox.instance()?;
     let interactive = std::io::stdin().is_terminal();
     let prompt = |text: &str| {
         if interactive {
@@ -243,12 +258,12 @@ fn repl(sandbox: &SandboxArgs) -> Result<u8, Error> {
         }
         let code = if block.is_empty() { line } else { std::mem::take(&mut block) };
         if !code.trim().is_empty() {
-            run_interactive(&mut py, &code)?;
+            run_interactive(py, &code)?;
         }
         prompt(">>> ");
     }
     if !block.is_empty() {
-        run_interactive(&mut py, &block)?;
+        run_interactive(py, &block)?;
     }
     Ok(0)
 }

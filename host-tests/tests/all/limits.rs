@@ -69,3 +69,32 @@ fn the_pool_refuses_instances_beyond_its_size() {
     drop(live);
     canary(strict());
 }
+
+/// Without a timeout the engine compiles no interruption checks (faster
+/// code); the runtime still works, memory cap included.
+#[test]
+fn a_runtime_without_timeout_runs_and_caps_memory() {
+    let limits = Limits { memory_bytes: MEMORY_CAP, timeout: None, max_instances: 2 };
+    let runtime = Runtime::with_limits(&host_tests::component_path(), limits).expect("compiles");
+    let mut py = runtime.instantiate(HostModules::new()).expect("instantiates");
+    assert_eq!(py.eval("sum(range(10**6))").unwrap().result.unwrap(), Value::Int(499999500000));
+    let err = py.exec("x = bytearray(512 << 20)").unwrap().result.unwrap_err();
+    assert_eq!(err.type_name, "MemoryError");
+}
+
+/// A runtime made from bytes whose SHA-256 was computed ahead of time (as
+/// the CLI does at build time) is the same runtime.
+#[test]
+fn a_runtime_from_bytes_with_a_precomputed_digest() {
+    let path = host_tests::component_path();
+    let bytes = std::fs::read(&path).expect("reads the component");
+    let digest = std::process::Command::new("sha256sum").arg(&path).output().expect("sha256sum runs");
+    let hex = String::from_utf8(digest.stdout).expect("hex");
+    let mut sha256 = [0u8; 32];
+    for (i, byte) in sha256.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex digit");
+    }
+    let runtime = Runtime::from_bytes_with_digest(&bytes, &sha256, Limits::default()).expect("compiles");
+    let mut py = runtime.instantiate(HostModules::new()).expect("instantiates");
+    assert_eq!(py.eval("6 * 7").unwrap().result.unwrap(), Value::Int(42));
+}

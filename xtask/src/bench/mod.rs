@@ -1,0 +1,276 @@
+//! `cargo xtask bench`: measures pycomponent side by side with its
+//! references in one run (native CPython from the same source, CPython's
+//! python.wasm under the Wasmtime CLI, Pyodide in Node) and writes
+//! docs/BENCHMARKS.md, the ratio chart docs/benchmarks/ratios.svg and the
+//! machine-readable docs/benchmarks/results.json.
+
+mod chart;
+mod measure;
+mod report;
+mod stats;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::{cache, component, cpython, js, shell, toolchain, tools, versions, workspace_root};
+use measure::{Estimate, Workloads};
+use stats::Summary;
+
+/// How much to measure: `full` for the report, `quick` to try the pipeline.
+#[derive(Debug, Clone, Copy)]
+pub struct Effort {
+    /// Timed calls per workload program and runtime.
+    pub repeat: usize,
+    /// Runs per start-up figure (whole processes).
+    pub process_runs: usize,
+    /// Fresh Node processes per JS start-up figure.
+    pub node_runs: usize,
+    /// Live instances for the memory figure.
+    pub instances: usize,
+}
+
+impl Effort {
+    pub const FULL: Effort = Effort { repeat: 7, process_runs: 40, node_runs: 11, instances: 200 };
+    pub const QUICK: Effort = Effort { repeat: 2, process_runs: 5, node_runs: 3, instances: 20 };
+}
+
+/// Everything one run measured; written as results.json and rendered as the report.
+#[derive(Debug, Serialize)]
+pub struct Results {
+    pub date: String,
+    pub machine: BTreeMap<&'static str, String>,
+    pub versions: BTreeMap<&'static str, String>,
+    /// Whole-process start-up, milliseconds.
+    pub startup: BTreeMap<&'static str, Summary>,
+    /// criterion estimates of the Rust library, by bench id.
+    pub library: BTreeMap<String, Estimate>,
+    /// Workload programs by runtime, then by program.
+    pub workloads: BTreeMap<&'static str, Workloads>,
+    /// Private memory per live idle instance, from the `memory` example.
+    pub memory: serde_json::Value,
+    /// Download sizes in bytes: `(raw, gzip, brotli)` by artifact.
+    pub sizes: BTreeMap<&'static str, (u64, u64, u64)>,
+    /// Node start-up (import to first result), milliseconds, by project.
+    pub node_startup: BTreeMap<&'static str, Summary>,
+}
+
+/// The runtimes of the workload table, in report order, with their labels.
+pub const RUNTIMES: &[(&str, &str)] = &[
+    ("native", "native CPython"),
+    ("component", "component (Wasmtime, Rust library)"),
+    ("component, no timeout", "component without timeout checks"),
+    ("python.wasm", "python.wasm (wasmtime CLI)"),
+    ("node", "component in Node (jco)"),
+    ("pyodide", "Pyodide in Node"),
+];
+
+pub fn run(effort: Effort) -> Result<()> {
+    toolchain::ensure()?;
+    let cpython = cpython::build(false)?;
+    let component = component::build()?;
+    let js_dir = js::build()?;
+    crate::build_cli()?;
+    let root = workspace_root();
+    let bench_dir = root.join("bench");
+    let native = cpython.dir.join("native/bin/python3.11");
+    let wasmtime_cli = tools::ensure(versions::WASMTIME_CLI, &cache::root()?)?;
+
+    eprintln!("==> bench: start-up of whole processes ({} runs each)", effort.process_runs);
+    let cli = root.join("target/release/pycomponent");
+    let mut startup = BTreeMap::new();
+    startup.insert(
+        "native -c pass",
+        measure::time_process(|| python(&native, &["-c", "pass"]), effort.process_runs)?,
+    );
+    startup.insert(
+        "native -S -I -c pass",
+        measure::time_process(|| python(&native, &["-S", "-I", "-c", "pass"]), effort.process_runs)?,
+    );
+    startup.insert(
+        "pycomponent eval 1",
+        measure::time_process(
+            || {
+                let mut c = Command::new(&cli);
+                c.args(["eval", "1"]);
+                c
+            },
+            effort.process_runs,
+        )?,
+    );
+
+    eprintln!("==> bench: criterion benches of the Rust library");
+    let library = measure::criterion(&component, &root.join("target"))?;
+
+    eprintln!("==> bench: workload programs (repeat {})", effort.repeat);
+    let mut workloads = BTreeMap::new();
+    workloads.insert(
+        "native",
+        measure::workloads_by_command(
+            || python(&native, &[]),
+            &bench_dir,
+            &bench_dir.to_string_lossy(),
+            effort.repeat,
+            "native",
+        )?,
+    );
+    workloads.insert("component", measure::component_workloads(&component, &bench_dir, effort.repeat, true)?);
+    workloads.insert(
+        "component, no timeout",
+        measure::component_workloads(&component, &bench_dir, effort.repeat, false)?,
+    );
+    workloads.insert(
+        "python.wasm",
+        measure::workloads_by_command(
+            || {
+                let mut c = Command::new(&wasmtime_cli);
+                c.arg("run")
+                    .arg("--dir")
+                    .arg(format!(
+                        "{}::/usr/local/lib/python{}",
+                        cpython.stdlib().display(),
+                        versions::PYTHON_MAJOR_MINOR
+                    ))
+                    .arg("--dir")
+                    .arg(format!("{}::/bench", bench_dir.display()))
+                    .arg(cpython.python_wasm());
+                c
+            },
+            &bench_dir,
+            "/bench",
+            effort.repeat,
+            "python.wasm",
+        )?,
+    );
+    let (node, pyodide) = measure::node_workloads(&js_dir, effort.repeat)?;
+    workloads.insert("node", node);
+    workloads.insert("pyodide", pyodide);
+
+    eprintln!("==> bench: memory per live instance ({} instances)", effort.instances);
+    let memory =
+        measure::cargo_example("memory", &[component.as_os_str(), effort.instances.to_string().as_ref()])?;
+
+    eprintln!("==> bench: Node start-up and download sizes ({} processes each)", effort.node_runs);
+    let node_figures = measure::node_startup(&js_dir, effort.node_runs)?;
+    let mut node_startup = BTreeMap::new();
+    let mut sizes = BTreeMap::new();
+    for project in ["pycomponent", "pyodide"] {
+        let figures = &node_figures["projects"][project];
+        let s = &figures["startup"];
+        node_startup.insert(
+            project,
+            Summary {
+                median: s["median"].as_f64().unwrap_or(f64::NAN),
+                min: s["min"].as_f64().unwrap_or(f64::NAN),
+                max: s["max"].as_f64().unwrap_or(f64::NAN),
+                runs: s["runs"].as_u64().unwrap_or(0) as usize,
+            },
+        );
+        let d = &figures["download"];
+        let size = |k: &str| d[k].as_u64().unwrap_or(0);
+        sizes.insert(
+            if project == "pycomponent" { "js package" } else { "pyodide" },
+            (size("raw"), size("gzip"), size("brotli")),
+        );
+    }
+    sizes.insert("component", file_sizes(&component)?);
+
+    let results = Results {
+        date: shell::output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))?.trim().to_string(),
+        machine: machine()?,
+        versions: tool_versions(&js_dir, &node_figures)?,
+        startup,
+        library,
+        workloads,
+        memory,
+        sizes,
+        node_startup,
+    };
+    let out = root.join("docs/benchmarks");
+    fs::create_dir_all(&out)?;
+    fs::write(out.join("results.json"), serde_json::to_string_pretty(&results)? + "\n")?;
+    fs::write(out.join("ratios.svg"), chart::svg(&results))?;
+    let notes = fs::read_to_string(bench_dir.join("notes.md")).context("reading bench/notes.md")?;
+    fs::write(root.join("docs/BENCHMARKS.md"), report::markdown(&results, &notes))?;
+    eprintln!(
+        "==> bench: wrote docs/BENCHMARKS.md, docs/benchmarks/ratios.svg, docs/benchmarks/results.json"
+    );
+    Ok(())
+}
+
+fn python(binary: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(binary);
+    cmd.args(args);
+    cmd
+}
+
+/// `(raw, gzip -9, brotli -q 11)` bytes of a file.
+fn file_sizes(path: &Path) -> Result<(u64, u64, u64)> {
+    let raw = fs::metadata(path)?.len();
+    let gzip = shell::output_bytes(Command::new("gzip").args(["-9", "-c"]).arg(path))?.len() as u64;
+    let brotli = shell::output_bytes(Command::new("brotli").args(["-c", "-q", "11"]).arg(path))?.len() as u64;
+    Ok((raw, gzip, brotli))
+}
+
+fn machine() -> Result<BTreeMap<&'static str, String>> {
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']));
+    let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|l| l.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    let os = fs::read_to_string("/etc/os-release").unwrap_or_default();
+    let os =
+        os.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")).unwrap_or("?").trim_matches('"').to_string();
+    let mut m = BTreeMap::new();
+    m.insert("cpu", cpu.unwrap_or("?").to_string());
+    m.insert("cores", std::thread::available_parallelism().map_or(0, |n| n.get()).to_string());
+    m.insert("memory", format!("{:.1} GiB", mem_kib as f64 / 1024.0 / 1024.0));
+    m.insert("os", os);
+    m.insert("kernel", shell::output(Command::new("uname").arg("-r"))?.trim().to_string());
+    Ok(m)
+}
+
+fn tool_versions(js_dir: &Path, node_figures: &serde_json::Value) -> Result<BTreeMap<&'static str, String>> {
+    let root = workspace_root();
+    let lock = fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
+    let wasmtime = lock
+        .split("[[package]]")
+        .find(|p| p.contains("name = \"wasmtime\"\n"))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = ")))
+        .unwrap_or("?")
+        .trim_matches('"')
+        .to_string();
+    let jco: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(js_dir.join("node_modules/@bytecodealliance/jco/package.json"))
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    let commit =
+        shell::output(Command::new("git").args(["rev-parse", "--short", "HEAD"]).current_dir(&root))?;
+    let dirty = !shell::output(Command::new("git").args(["status", "--porcelain"]).current_dir(&root))?
+        .trim()
+        .is_empty();
+    let mut v = BTreeMap::new();
+    v.insert(
+        "pycomponent",
+        format!("{}{}", commit.trim(), if dirty { " (with uncommitted changes)" } else { "" }),
+    );
+    v.insert("CPython", versions::PYTHON_UPSTREAM.to_string());
+    v.insert("rustc", shell::output(Command::new("rustc").arg("--version"))?.trim().to_string());
+    v.insert("wasmtime crate", wasmtime);
+    v.insert("wasmtime CLI", versions::WASMTIME_CLI.version.to_string());
+    v.insert("node", node_figures["versions"]["node"].as_str().unwrap_or("?").to_string());
+    v.insert("jco", jco["version"].as_str().unwrap_or("?").to_string());
+    v.insert("pyodide", node_figures["versions"]["pyodide"].as_str().unwrap_or("?").to_string());
+    Ok(v)
+}

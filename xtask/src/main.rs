@@ -69,6 +69,10 @@ enum Task {
         /// the figures are not for the report.
         #[arg(long)]
         quick: bool,
+        /// Measure nothing: render the report and chart again from
+        /// docs/benchmarks/results.json (after editing bench/notes.md).
+        #[arg(long, conflicts_with = "quick")]
+        report_only: bool,
     },
     /// Set everything up, then run examples/hello.py in the component with
     /// the `pycomponent` CLI and print its output.
@@ -88,7 +92,10 @@ fn main() {
         Task::Component => component::build().map(drop),
         Task::Cli => build_cli(),
         Task::Js => js::build().map(drop),
-        Task::Bench { quick } => bench::run(if quick { bench::Effort::QUICK } else { bench::Effort::FULL }),
+        Task::Bench { report_only: true, .. } => bench::report_only(),
+        Task::Bench { quick, .. } => {
+            bench::run(if quick { bench::Effort::QUICK } else { bench::Effort::FULL })
+        }
         Task::Demo => demo(),
         Task::Test => test(),
     };

@@ -8,14 +8,14 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::stats::Summary;
 use crate::shell;
 
 /// One workload program in one runtime: its checksum and call times
 /// (seconds), or why it could not run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Workload {
     Ran { check: String, seconds: Summary },
@@ -174,7 +174,7 @@ pub fn node_startup(js_dir: &Path, runs: usize) -> Result<serde_json::Value> {
 
 /// One criterion estimate: the median time per iteration in nanoseconds with
 /// its 95% confidence interval, and the elements per iteration if declared.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Estimate {
     pub median_ns: f64,
     pub lower_ns: f64,

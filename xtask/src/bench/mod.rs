@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{cache, component, cpython, js, shell, toolchain, tools, versions, workspace_root};
 use measure::{Estimate, Workloads};
@@ -40,23 +40,23 @@ impl Effort {
 }
 
 /// Everything one run measured; written as results.json and rendered as the report.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Results {
     pub date: String,
-    pub machine: BTreeMap<&'static str, String>,
-    pub versions: BTreeMap<&'static str, String>,
+    pub machine: BTreeMap<String, String>,
+    pub versions: BTreeMap<String, String>,
     /// Whole-process start-up, milliseconds.
-    pub startup: BTreeMap<&'static str, Summary>,
+    pub startup: BTreeMap<String, Summary>,
     /// criterion estimates of the Rust library, by bench id.
     pub library: BTreeMap<String, Estimate>,
     /// Workload programs by runtime, then by program.
-    pub workloads: BTreeMap<&'static str, Workloads>,
+    pub workloads: BTreeMap<String, Workloads>,
     /// Private memory per live idle instance, from the `memory` example.
     pub memory: serde_json::Value,
     /// Download sizes in bytes: `(raw, gzip, brotli)` by artifact.
-    pub sizes: BTreeMap<&'static str, (u64, u64, u64)>,
+    pub sizes: BTreeMap<String, (u64, u64, u64)>,
     /// Node start-up (import to first result), milliseconds, by project.
-    pub node_startup: BTreeMap<&'static str, Summary>,
+    pub node_startup: BTreeMap<String, Summary>,
 }
 
 /// The runtimes of the workload table, in report order, with their labels.
@@ -84,15 +84,15 @@ pub fn run(effort: Effort) -> Result<()> {
     let cli = root.join("target/release/pycomponent");
     let mut startup = BTreeMap::new();
     startup.insert(
-        "native -c pass",
+        "native -c pass".into(),
         measure::time_process(|| python(&native, &["-c", "pass"]), effort.process_runs)?,
     );
     startup.insert(
-        "native -S -I -c pass",
+        "native -S -I -c pass".into(),
         measure::time_process(|| python(&native, &["-S", "-I", "-c", "pass"]), effort.process_runs)?,
     );
     startup.insert(
-        "pycomponent eval 1",
+        "pycomponent eval 1".into(),
         measure::time_process(
             || {
                 let mut c = Command::new(&cli);
@@ -109,7 +109,7 @@ pub fn run(effort: Effort) -> Result<()> {
     eprintln!("==> bench: workload programs (repeat {})", effort.repeat);
     let mut workloads = BTreeMap::new();
     workloads.insert(
-        "native",
+        "native".into(),
         measure::workloads_by_command(
             || python(&native, &[]),
             &bench_dir,
@@ -118,13 +118,16 @@ pub fn run(effort: Effort) -> Result<()> {
             "native",
         )?,
     );
-    workloads.insert("component", measure::component_workloads(&component, &bench_dir, effort.repeat, true)?);
     workloads.insert(
-        "component, no timeout",
+        "component".into(),
+        measure::component_workloads(&component, &bench_dir, effort.repeat, true)?,
+    );
+    workloads.insert(
+        "component, no timeout".into(),
         measure::component_workloads(&component, &bench_dir, effort.repeat, false)?,
     );
     workloads.insert(
-        "python.wasm",
+        "python.wasm".into(),
         measure::workloads_by_command(
             || {
                 let mut c = Command::new(&wasmtime_cli);
@@ -147,8 +150,8 @@ pub fn run(effort: Effort) -> Result<()> {
         )?,
     );
     let (node, pyodide) = measure::node_workloads(&js_dir, effort.repeat)?;
-    workloads.insert("node", node);
-    workloads.insert("pyodide", pyodide);
+    workloads.insert("node".into(), node);
+    workloads.insert("pyodide".into(), pyodide);
 
     eprintln!("==> bench: memory per live instance ({} instances)", effort.instances);
     let memory =
@@ -162,7 +165,7 @@ pub fn run(effort: Effort) -> Result<()> {
         let figures = &node_figures["projects"][project];
         let s = &figures["startup"];
         node_startup.insert(
-            project,
+            project.into(),
             Summary {
                 median: s["median"].as_f64().unwrap_or(f64::NAN),
                 min: s["min"].as_f64().unwrap_or(f64::NAN),
@@ -173,11 +176,11 @@ pub fn run(effort: Effort) -> Result<()> {
         let d = &figures["download"];
         let size = |k: &str| d[k].as_u64().unwrap_or(0);
         sizes.insert(
-            if project == "pycomponent" { "js package" } else { "pyodide" },
+            if project == "pycomponent" { "js package" } else { "pyodide" }.to_string(),
             (size("raw"), size("gzip"), size("brotli")),
         );
     }
-    sizes.insert("component", file_sizes(&component)?);
+    sizes.insert("component".into(), file_sizes(&component)?);
 
     let results = Results {
         date: shell::output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))?.trim().to_string(),
@@ -193,9 +196,23 @@ pub fn run(effort: Effort) -> Result<()> {
     let out = root.join("docs/benchmarks");
     fs::create_dir_all(&out)?;
     fs::write(out.join("results.json"), serde_json::to_string_pretty(&results)? + "\n")?;
-    fs::write(out.join("ratios.svg"), chart::svg(&results))?;
-    let notes = fs::read_to_string(bench_dir.join("notes.md")).context("reading bench/notes.md")?;
-    fs::write(root.join("docs/BENCHMARKS.md"), report::markdown(&results, &notes))?;
+    write_report(&results)
+}
+
+/// Renders docs/BENCHMARKS.md and the chart again from docs/benchmarks/results.json
+/// (after editing bench/notes.md, say), measuring nothing.
+pub fn report_only() -> Result<()> {
+    let path = workspace_root().join("docs/benchmarks/results.json");
+    let text = fs::read_to_string(&path)
+        .with_context(|| format!("reading {} (run `cargo xtask bench` first)", path.display()))?;
+    write_report(&serde_json::from_str(&text).context("parsing results.json")?)
+}
+
+fn write_report(results: &Results) -> Result<()> {
+    let root = workspace_root();
+    fs::write(root.join("docs/benchmarks/ratios.svg"), chart::svg(results))?;
+    let notes = fs::read_to_string(root.join("bench/notes.md")).context("reading bench/notes.md")?;
+    fs::write(root.join("docs/BENCHMARKS.md"), report::markdown(results, &notes))?;
     eprintln!(
         "==> bench: wrote docs/BENCHMARKS.md, docs/benchmarks/ratios.svg, docs/benchmarks/results.json"
     );
@@ -216,7 +233,7 @@ fn file_sizes(path: &Path) -> Result<(u64, u64, u64)> {
     Ok((raw, gzip, brotli))
 }
 
-fn machine() -> Result<BTreeMap<&'static str, String>> {
+fn machine() -> Result<BTreeMap<String, String>> {
     let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
         .lines()
@@ -232,15 +249,15 @@ fn machine() -> Result<BTreeMap<&'static str, String>> {
     let os =
         os.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")).unwrap_or("?").trim_matches('"').to_string();
     let mut m = BTreeMap::new();
-    m.insert("cpu", cpu.unwrap_or("?").to_string());
-    m.insert("cores", std::thread::available_parallelism().map_or(0, |n| n.get()).to_string());
-    m.insert("memory", format!("{:.1} GiB", mem_kib as f64 / 1024.0 / 1024.0));
-    m.insert("os", os);
-    m.insert("kernel", shell::output(Command::new("uname").arg("-r"))?.trim().to_string());
+    m.insert("cpu".into(), cpu.unwrap_or("?").to_string());
+    m.insert("cores".into(), std::thread::available_parallelism().map_or(0, |n| n.get()).to_string());
+    m.insert("memory".into(), format!("{:.1} GiB", mem_kib as f64 / 1024.0 / 1024.0));
+    m.insert("os".into(), os);
+    m.insert("kernel".into(), shell::output(Command::new("uname").arg("-r"))?.trim().to_string());
     Ok(m)
 }
 
-fn tool_versions(js_dir: &Path, node_figures: &serde_json::Value) -> Result<BTreeMap<&'static str, String>> {
+fn tool_versions(js_dir: &Path, node_figures: &serde_json::Value) -> Result<BTreeMap<String, String>> {
     let root = workspace_root();
     let lock = fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
     let wasmtime = lock
@@ -262,15 +279,15 @@ fn tool_versions(js_dir: &Path, node_figures: &serde_json::Value) -> Result<BTre
         .is_empty();
     let mut v = BTreeMap::new();
     v.insert(
-        "pycomponent",
+        "pycomponent".into(),
         format!("{}{}", commit.trim(), if dirty { " (with uncommitted changes)" } else { "" }),
     );
-    v.insert("CPython", versions::PYTHON_UPSTREAM.to_string());
-    v.insert("rustc", shell::output(Command::new("rustc").arg("--version"))?.trim().to_string());
-    v.insert("wasmtime crate", wasmtime);
-    v.insert("wasmtime CLI", versions::WASMTIME_CLI.version.to_string());
-    v.insert("node", node_figures["versions"]["node"].as_str().unwrap_or("?").to_string());
-    v.insert("jco", jco["version"].as_str().unwrap_or("?").to_string());
-    v.insert("pyodide", node_figures["versions"]["pyodide"].as_str().unwrap_or("?").to_string());
+    v.insert("CPython".into(), versions::PYTHON_UPSTREAM.to_string());
+    v.insert("rustc".into(), shell::output(Command::new("rustc").arg("--version"))?.trim().to_string());
+    v.insert("wasmtime crate".into(), wasmtime);
+    v.insert("wasmtime CLI".into(), versions::WASMTIME_CLI.version.to_string());
+    v.insert("node".into(), node_figures["versions"]["node"].as_str().unwrap_or("?").to_string());
+    v.insert("jco".into(), jco["version"].as_str().unwrap_or("?").to_string());
+    v.insert("pyodide".into(), node_figures["versions"]["pyodide"].as_str().unwrap_or("?").to_string());
     Ok(v)
 }

@@ -1,9 +1,9 @@
 //! Summaries of timed samples: median and spread, and the geometric mean of ratios.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Median and spread (min, max) of samples, in the samples' unit.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub median: f64,
     pub min: f64,

@@ -20,12 +20,20 @@ import traceback
 import zlib
 
 
+# The most text one stream keeps per call; the rest is dropped (with a
+# note), so that a print loop cannot fill the memory the host reads back.
+MAX_OUTPUT = 8 << 20
+
+
 class _Capture(io.TextIOBase):
-    """A text stream that keeps what is written until the call ends."""
+    """A text stream that keeps what is written until the call ends, up to
+    MAX_OUTPUT characters."""
 
     def __init__(self, name):
         self._parts = []
         self._name = name
+        self._size = 0
+        self._dropped = 0
 
     @property
     def name(self):
@@ -37,12 +45,21 @@ class _Capture(io.TextIOBase):
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        written = len(text)
+        room = max(MAX_OUTPUT - self._size, 0)
+        if written > room:
+            self._dropped += written - room
+            text = text[:room]
         self._parts.append(text)
-        return len(text)
+        self._size += len(text)
+        return written
 
     def take(self):
+        if self._dropped:
+            self._parts.append(f"\n[pycomponent: {self._dropped} more characters of output dropped]\n")
         text = "".join(self._parts)
         self._parts.clear()
+        self._size = self._dropped = 0
         return text
 
 

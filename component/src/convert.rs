@@ -14,25 +14,77 @@ pub type ConvertError = String;
 /// raises while the object is read (e.g. a dict mutated by `__eq__`); the
 /// Python error is left set.
 pub fn to_value(obj: *mut PyObject) -> Result<Value, ()> {
-    let mut nodes = Vec::new();
-    push(obj, &mut nodes, 0)?;
-    Ok(Value { nodes })
+    let mut table = Table { nodes: Vec::new(), payload: 0 };
+    push(obj, &mut table, 0)?;
+    Ok(Value { nodes: table.nodes })
+}
+
+/// The most nodes a value may have when it leaves the guest.
+pub const MAX_NODES: usize = 1_000_000;
+
+/// The most bytes of text, bytes and big-int digits a value may carry when
+/// it leaves the guest. With [`MAX_NODES`] this bounds what the host must
+/// allocate for one value, whatever Python builds.
+pub const MAX_PAYLOAD: usize = 64 << 20;
+
+/// The nodes built so far and the payload bytes they hold.
+struct Table {
+    nodes: Vec<Node>,
+    payload: usize,
+}
+
+fn value_error(message: &str) -> Result<u32, ()> {
+    let message = CString::new(message).unwrap_or_default();
+    unsafe { ffi::PyErr_SetString(ffi::PyExc_ValueError, message.as_ptr()) };
+    Err(())
+}
+
+/// Refuses a str or bytes whose length alone would pass [`MAX_PAYLOAD`],
+/// before copying it: a copy of a huge string could exhaust the guest's
+/// memory (UTF-8 is at least one byte per character).
+fn reserve(table: &Table, obj: *mut PyObject) -> Result<(), ()> {
+    let len = unsafe { ffi::PyObject_Size(obj) };
+    if len < 0 {
+        return Err(());
+    }
+    if table.payload + len as usize > MAX_PAYLOAD {
+        return value_error(&format!(
+            "the value is too large to convert: more than {} MiB of text and bytes",
+            MAX_PAYLOAD >> 20
+        ))
+        .map(drop);
+    }
+    Ok(())
 }
 
 /// Appends the node of `obj` (and its children after it); returns its index.
-fn push(obj: *mut PyObject, nodes: &mut Vec<Node>, depth: usize) -> Result<u32, ()> {
+fn push(obj: *mut PyObject, table: &mut Table, depth: usize) -> Result<u32, ()> {
     if depth > MAX_DEPTH {
-        unsafe { ffi::PyErr_SetString(ffi::PyExc_ValueError, c"the value nests too deeply to convert".as_ptr()) };
-        return Err(());
+        return value_error("the value nests too deeply to convert");
     }
-    let index = nodes.len() as u32;
-    nodes.push(Node::None);
-    let node = unsafe { node_of(obj, nodes, depth)? };
-    nodes[index as usize] = node;
+    if table.nodes.len() >= MAX_NODES {
+        return value_error(&format!("the value is too large to convert: more than {MAX_NODES} items"));
+    }
+    let index = table.nodes.len() as u32;
+    table.nodes.push(Node::None);
+    let node = unsafe { node_of(obj, table, depth)? };
+    table.payload += match &node {
+        Node::Str(text) | Node::BigInt(text) => text.len(),
+        Node::Bytes(bytes) => bytes.len(),
+        Node::Opaque(o) => o.type_name.len() + o.repr.len(),
+        _ => 0,
+    };
+    if table.payload > MAX_PAYLOAD {
+        return value_error(&format!(
+            "the value is too large to convert: more than {} MiB of text and bytes",
+            MAX_PAYLOAD >> 20
+        ));
+    }
+    table.nodes[index as usize] = node;
     Ok(index)
 }
 
-unsafe fn node_of(obj: *mut PyObject, nodes: &mut Vec<Node>, depth: usize) -> Result<Node, ()> {
+unsafe fn node_of(obj: *mut PyObject, table: &mut Table, depth: usize) -> Result<Node, ()> {
     unsafe {
         let ty = ffi::type_of(obj);
         if obj == ffi::none() {
@@ -56,9 +108,11 @@ unsafe fn node_of(obj: *mut PyObject, nodes: &mut Vec<Node>, depth: usize) -> Re
             return Ok(Node::Float(ffi::PyFloat_AsDouble(obj)));
         }
         if ty == &raw mut ffi::PyUnicode_Type || is_instance(obj, &raw mut ffi::PyUnicode_Type) {
+            reserve(table, obj)?;
             return Ok(Node::Str(text_of(obj)?));
         }
         if ty == &raw mut ffi::PyBytes_Type || ty == &raw mut ffi::PyByteArray_Type {
+            reserve(table, obj)?;
             let bytes = Owned::new(ffi::PyBytes_FromObject(obj))?;
             return Ok(Node::Bytes(bytes_of(bytes.ptr())?));
         }
@@ -75,7 +129,7 @@ unsafe fn node_of(obj: *mut PyObject, nodes: &mut Vec<Node>, depth: usize) -> Re
                 }
                 let item = if is_list { ffi::PyList_GetItem(obj, i) } else { ffi::PyTuple_GetItem(obj, i) };
                 let item = Owned::borrowed(item)?;
-                items.push(push(item.ptr(), nodes, depth + 1)?);
+                items.push(push(item.ptr(), table, depth + 1)?);
                 i += 1;
             }
             return Ok(if is_list { Node::List(items) } else { Node::Tuple(items) });
@@ -87,8 +141,8 @@ unsafe fn node_of(obj: *mut PyObject, nodes: &mut Vec<Node>, depth: usize) -> Re
             let mut value = std::ptr::null_mut();
             while ffi::PyDict_Next(obj, &mut pos, &mut key, &mut value) != 0 {
                 let (key, value) = (Owned::borrowed(key)?, Owned::borrowed(value)?);
-                let k = push(key.ptr(), nodes, depth + 1)?;
-                let v = push(value.ptr(), nodes, depth + 1)?;
+                let k = push(key.ptr(), table, depth + 1)?;
+                let v = push(value.ptr(), table, depth + 1)?;
                 pairs.push((k, v));
             }
             return Ok(Node::Dict(pairs));
@@ -105,7 +159,7 @@ unsafe fn node_of(obj: *mut PyObject, nodes: &mut Vec<Node>, depth: usize) -> Re
                     break;
                 }
                 let item = Owned::new(item)?;
-                items.push(push(item.ptr(), nodes, depth + 1)?);
+                items.push(push(item.ptr(), table, depth + 1)?);
             }
             return Ok(if ty == &raw mut ffi::PySet_Type { Node::Set(items) } else { Node::Frozenset(items) });
         }

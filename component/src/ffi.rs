@@ -87,6 +87,7 @@ unsafe extern "C" {
     pub fn PyFloat_FromDouble(v: c_double) -> *mut PyObject;
 
     pub fn PyUnicode_FromStringAndSize(s: *const c_char, len: Py_ssize_t) -> *mut PyObject;
+    pub fn PyObject_Size(o: *mut PyObject) -> Py_ssize_t;
     pub fn PyUnicode_AsEncodedString(o: *mut PyObject, encoding: *const c_char, errors: *const c_char) -> *mut PyObject;
     pub fn PyBytes_FromStringAndSize(s: *const c_char, len: Py_ssize_t) -> *mut PyObject;
     pub fn PyBytes_AsStringAndSize(o: *mut PyObject, buf: *mut *mut c_char, len: *mut Py_ssize_t) -> c_int;

@@ -121,6 +121,15 @@ impl Default for Limits {
     }
 }
 
+/// The most native stack one call may use for wasm frames. CPython's
+/// default recursion limit (1000) keeps Python code far inside it; code that
+/// raises `sys.setrecursionlimit` and recurses in C (deeply nested
+/// `json.loads`, `pickle.dumps`, `repr`) ends in a trap ("call stack
+/// exhausted") that retires the instance. Kept well under the 2 MiB that a
+/// spawned Rust thread (or a tokio worker) has, so that the host's own
+/// frames always fit.
+const WASM_STACK: usize = 512 << 10;
+
 /// Bytes of a freed instance's linear memory kept mapped for the next one.
 const KEEP_RESIDENT: usize = 1 << 20;
 
@@ -271,7 +280,13 @@ impl bindings::pycomponent::python::host::Host for State {
             .map_err(|e| e.to_string())?;
         // A panicking host function is a host error, not a crash of the embedder.
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&args, &kwargs))) {
-            Ok(result) => result.map(|v| v.to_wire()),
+            Ok(result) => {
+                let value = result?;
+                crate::value::check_size([&value]).map_err(|e| {
+                    format!("host function {module}.{function} returned {}", e.trim_start_matches("the "))
+                })?;
+                Ok(value.to_wire())
+            }
             Err(_) => Err(format!("host function {module}.{function} panicked")),
         }
     }
@@ -325,6 +340,7 @@ impl Runtime {
         // Epoch checks at every loop header and function entry are what makes
         // a timeout possible, and cost about a quarter of Python's speed.
         config.epoch_interruption(limits.timeout.is_some());
+        config.max_wasm_stack(WASM_STACK);
         // Instances come from a pool of pre-reserved slots, and start from
         // the component's memory image copy-on-write: no copying per instance.
         let mut pool = PoolingAllocationConfig::default();
@@ -448,6 +464,18 @@ fn python_error(e: wire::PythonError) -> PythonError {
     PythonError { type_name: e.type_name, message: e.message, traceback: e.traceback }
 }
 
+/// Refuses source code larger than what one call may carry.
+fn check_source(code: &str) -> Result<(), Error> {
+    if code.len() > crate::value::MAX_PAYLOAD {
+        return Err(Error::InvalidInput(format!(
+            "source code of {} bytes is too large (at most {} MiB)",
+            code.len(),
+            crate::value::MAX_PAYLOAD >> 20
+        )));
+    }
+    Ok(())
+}
+
 impl Instance {
     /// Refuses calls after a trap, and arms the timeout for the next call.
     fn guard(&mut self) -> Result<(), Error> {
@@ -489,6 +517,7 @@ impl Instance {
     /// Evaluates an expression in `__main__`.
     pub fn eval(&mut self, expression: &str) -> Result<Reply<Value>, Error> {
         self.guard()?;
+        check_source(expression)?;
         let r = self.python.pycomponent_python_interpreter().call_eval(&mut self.store, expression);
         let r = r.map_err(|e| self.trap(e))?;
         self.evaluation(r)
@@ -497,6 +526,7 @@ impl Instance {
     /// Executes statements in `__main__`.
     pub fn exec(&mut self, code: &str) -> Result<Reply<()>, Error> {
         self.guard()?;
+        check_source(code)?;
         let r = self.python.pycomponent_python_interpreter().call_exec(&mut self.store, code);
         Ok(Self::execution(r.map_err(|e| self.trap(e))?))
     }
@@ -506,6 +536,7 @@ impl Instance {
     /// notebook cell.
     pub fn run(&mut self, code: &str) -> Result<Reply<Value>, Error> {
         self.guard()?;
+        check_source(code)?;
         let r = self.python.pycomponent_python_interpreter().call_run(&mut self.store, code);
         let r = r.map_err(|e| self.trap(e))?;
         self.evaluation(r)
@@ -519,6 +550,8 @@ impl Instance {
         kwargs: &[(&str, Value)],
     ) -> Result<Reply<Value>, Error> {
         self.guard()?;
+        crate::value::check_size(args.iter().chain(kwargs.iter().map(|(_, v)| v)))
+            .map_err(Error::InvalidInput)?;
         let args: Vec<wire::Value> = args.iter().map(Value::to_wire).collect();
         let kwargs: Vec<wire::KeywordArgument> = kwargs
             .iter()
@@ -540,6 +573,7 @@ impl Instance {
     /// Adds a user module from source so that `import name` finds it.
     pub fn add_module(&mut self, name: &str, source: &str, is_package: bool) -> Result<Reply<()>, Error> {
         self.guard()?;
+        check_source(source)?;
         let r = self.python.pycomponent_python_interpreter().call_add_module(
             &mut self.store,
             name,

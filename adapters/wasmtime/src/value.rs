@@ -241,6 +241,45 @@ impl Value {
 #[error("malformed value from the guest: {0}")]
 pub struct MalformedValue(pub String);
 
+/// The most nodes (values, counting every item of every container) one
+/// call may carry across the boundary, in either direction. The guest
+/// enforces the same limits on what Python sends out.
+pub const MAX_NODES: usize = 1_000_000;
+
+/// The most bytes of strings, bytes and big-int digits one call may carry
+/// across the boundary, in either direction (source code included).
+pub const MAX_PAYLOAD: usize = 64 << 20;
+
+/// Checks that `values`, sent together, stay within [`MAX_NODES`] and
+/// [`MAX_PAYLOAD`]; the error says which limit they pass.
+pub(crate) fn check_size<'a>(values: impl IntoIterator<Item = &'a Value>) -> Result<(), String> {
+    let (mut nodes, mut payload) = (0usize, 0usize);
+    let mut stack: Vec<&Value> = values.into_iter().collect();
+    while let Some(value) = stack.pop() {
+        nodes += 1;
+        match value {
+            Value::Str(s) | Value::BigInt(s) => payload += s.len(),
+            Value::Bytes(b) => payload += b.len(),
+            Value::Opaque { type_name, repr } => payload += type_name.len() + repr.len(),
+            Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
+                stack.extend(items)
+            }
+            Value::Dict(pairs) => stack.extend(pairs.iter().flat_map(|(k, v)| [k, v])),
+            Value::None | Value::Bool(_) | Value::Int(_) | Value::Float(_) => {}
+        }
+        if nodes > MAX_NODES {
+            return Err(format!("the value is too large: more than {MAX_NODES} items"));
+        }
+        if payload > MAX_PAYLOAD {
+            return Err(format!(
+                "the value is too large: more than {} MiB of text and bytes",
+                MAX_PAYLOAD >> 20
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Value {
     /// Encodes the value as a node table, root first.
     pub(crate) fn to_wire(&self) -> wire::Value {

@@ -4,7 +4,9 @@ mod component;
 mod contract;
 mod cpython;
 mod demo;
+mod faults;
 mod limits;
+mod load;
 mod roundtrip;
 mod sandbox;
 

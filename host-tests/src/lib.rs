@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 
+pub mod regrtest;
+
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("host-tests is in the workspace").to_path_buf()

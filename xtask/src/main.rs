@@ -74,6 +74,11 @@ enum Task {
         #[arg(long, conflicts_with = "quick")]
         report_only: bool,
     },
+    /// Run the modules of CPython's own test suite listed in
+    /// host-tests/regrtest/expected.txt inside the component, each in a
+    /// fresh instance with Lib/ mounted read-only, and write docs/REGRTEST.md.
+    /// Fails when a failure is not listed or a listed one no longer happens.
+    Regrtest,
     /// Set everything up, then run examples/hello.py in the component with
     /// the `pycomponent` CLI and print its output.
     Demo,
@@ -92,6 +97,7 @@ fn main() {
         Task::Component => component::build().map(drop),
         Task::Cli => build_cli(),
         Task::Js => js::build().map(drop),
+        Task::Regrtest => regrtest(),
         Task::Bench { report_only: true, .. } => bench::report_only(),
         Task::Bench { quick, .. } => {
             bench::run(if quick { bench::Effort::QUICK } else { bench::Effort::FULL })
@@ -132,6 +138,22 @@ fn demo() -> Result<()> {
             .arg(&component)
             .arg(workspace_root().join("examples/hello.py")),
     )
+}
+
+fn regrtest() -> Result<()> {
+    toolchain::ensure()?;
+    component::build()?;
+    eprintln!("==> regrtest: CPython's Lib/test modules in the component (host-tests/regrtest/expected.txt)");
+    shell::run(cargo().args([
+        "run",
+        "--quiet",
+        "--package",
+        "host-tests",
+        "--example",
+        "regrtest",
+        "--",
+        "--write",
+    ]))
 }
 
 /// `cargo xtask cli`: the release CLI with the component embedded.

@@ -245,3 +245,23 @@ fn nothing_leaks_between_instances() {
     assert_eq!(b.eval("'planted' in __import__('sys').modules").unwrap().result.unwrap(), Value::Bool(false));
     assert_eq!(a.eval("len('ab')").unwrap().result.unwrap(), Value::Int(-1), "a keeps its own state");
 }
+
+/// A known weakness, pinned down: WASI paths are strings, and the preview-1
+/// adapter inside the component hands the bytes of a path on without
+/// checking them, so a path that is not UTF-8 *inside a granted directory*
+/// traps the instance (outside every grant it is refused first). The host
+/// and other instances are unaffected.
+#[test]
+fn a_non_utf8_path_in_a_granted_directory_traps_only_its_instance() {
+    let dir = std::env::temp_dir().join(format!("pycomponent-paths-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mount = Mount { host: dir.clone(), guest: "/data".into(), writable: true };
+    let mut py = runtime().instantiate_with_mounts(HostModules::new(), &[mount]).unwrap();
+    let outside = py.exec("import os\nos.stat(b'/elsewhere/\\xff')").unwrap().result.unwrap_err();
+    assert!(outside.type_name.ends_with("Error"), "{}", outside.type_name);
+    let inside = outcome(py.exec("os.stat(b'/data/\\xff')"));
+    assert_eq!(inside, Outcome::Trap);
+    assert!(matches!(py.eval("1"), Err(Error::Trapped)));
+    let _ = std::fs::remove_dir_all(&dir);
+    canary();
+}

@@ -7,6 +7,7 @@ mod demo;
 mod faults;
 mod limits;
 mod load;
+mod regrtest;
 mod roundtrip;
 mod sandbox;
 

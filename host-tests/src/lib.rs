@@ -5,7 +5,28 @@
 
 use std::path::PathBuf;
 
+pub mod fuzz;
 pub mod regrtest;
+
+/// xorshift64*: small, deterministic, good enough to vary test data from a
+/// fixed, printable seed.
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {

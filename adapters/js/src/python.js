@@ -145,6 +145,7 @@ export class Python {
   #stderr;
   #jsModules;
   #trapped = null;
+  #busy = false;
 
   /** @internal Use loadPython. */
   constructor(exports, stdout, stderr, jsModules) {
@@ -156,12 +157,19 @@ export class Python {
 
   #invoke(name, args) {
     if (this.#trapped) throw new PythonTrapError(`the interpreter failed earlier and cannot be used: ${this.#trapped.message}`, this.#trapped);
+    // A JS function that Python called must not call back into the same
+    // interpreter: the component is in the middle of a call (its output
+    // capture and return buffers belong to the outer call).
+    if (this.#busy) throw new Error(`re-entrant call: a JS function called from Python cannot call ${name}() on the same interpreter`);
     let reply;
+    this.#busy = true;
     try {
       reply = this.#exports[name](...args);
     } catch (error) {
       this.#trapped = error instanceof Error ? error : new Error(String(error));
       throw new PythonTrapError(`the component trapped in ${name}: ${this.#trapped.message}`, error);
+    } finally {
+      this.#busy = false;
     }
     this.#stdout.write(reply.output.stdout);
     this.#stdout.flush();

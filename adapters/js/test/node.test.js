@@ -193,6 +193,14 @@ describe('interpreter', () => {
     assert.throws(() => py.registerJsModule('empty', {}), /has no functions/);
   });
 
+  test('a JS function cannot call back into the interpreter that called it', async () => {
+    const py = await loadPython(quiet);
+    py.registerJsModule('h', { again: () => py.eval('1 + 1') });
+    const message = py.runPython('import h\ntry:\n    h.again()\nexcept RuntimeError as e:\n    m = str(e)\nm');
+    assert.match(message, /re-entrant call/);
+    assert.equal(py.eval('40 + 2'), 42, 'the interpreter goes on');
+  });
+
   test('interpreters are isolated from each other', async () => {
     const a = await loadPython(quiet);
     const b = await loadPython(quiet);

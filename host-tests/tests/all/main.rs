@@ -5,6 +5,7 @@ mod contract;
 mod cpython;
 mod demo;
 mod faults;
+mod fuzz;
 mod limits;
 mod load;
 mod regrtest;

@@ -1,24 +1,11 @@
 //! Property test: random nested values survive a trip into Python and back
 //! unchanged. The seed is fixed and printed, so a failure can be replayed.
 
+use host_tests::Rng;
+use host_tests::fuzz::normalized;
 use pycomponent::{HostModules, Runtime, Value};
 
 use super::component_runtime;
-
-/// xorshift64*: small, deterministic, good enough to vary test data.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 const SEED: u64 = 0x5eed_2026_1125;
 const STRINGS: &[&str] = &["", "a", "é", "日本", "🐍 astral", "line\nbreak", "quote'\"", "\u{0}nul"];
@@ -27,7 +14,7 @@ fn scalar(rng: &mut Rng) -> Value {
     match rng.below(8) {
         0 => Value::None,
         1 => Value::Bool(rng.below(2) == 1),
-        2 => Value::Int(rng.next() as i64 >> rng.below(63)),
+        2 => Value::Int(rng.next_u64() as i64 >> rng.below(63)),
         3 => Value::BigInt(format!(
             "{}{}",
             if rng.below(2) == 1 { "-" } else { "" },
@@ -38,10 +25,10 @@ fn scalar(rng: &mut Rng) -> Value {
             1 => f64::INFINITY,
             2 => f64::NEG_INFINITY,
             3 => -0.0,
-            _ => f64::from_bits(rng.next() & !(0x7ff << 52)) * 1e10,
+            _ => f64::from_bits(rng.next_u64() & !(0x7ff << 52)) * 1e10,
         }),
         5 => Value::Str(STRINGS[rng.below(STRINGS.len() as u64) as usize].to_string()),
-        6 => Value::Bytes((0..rng.below(5)).map(|_| rng.next() as u8).collect()),
+        6 => Value::Bytes((0..rng.below(5)).map(|_| rng.next_u64() as u8).collect()),
         _ => Value::Int(rng.below(10) as i64),
     }
 }
@@ -66,26 +53,6 @@ fn value(rng: &mut Rng, depth: u32) -> Value {
         3 => Value::Set((0..len).map(key).collect()),
         _ => Value::FrozenSet((0..len).map(key).collect()),
     }
-}
-
-/// Sets come back in Python's iteration order: compare them sorted.
-fn normalized(v: &Value) -> String {
-    fn sort(v: &Value) -> Value {
-        let sorted = |items: &[Value]| {
-            let mut items: Vec<Value> = items.iter().map(sort).collect();
-            items.sort_by_key(|i| i.to_string());
-            items
-        };
-        match v {
-            Value::List(items) => Value::List(items.iter().map(sort).collect()),
-            Value::Tuple(items) => Value::Tuple(items.iter().map(sort).collect()),
-            Value::Dict(pairs) => Value::Dict(pairs.iter().map(|(k, v)| (sort(k), sort(v))).collect()),
-            Value::Set(items) => Value::Set(sorted(items)),
-            Value::FrozenSet(items) => Value::FrozenSet(sorted(items)),
-            other => other.clone(),
-        }
-    }
-    sort(v).to_string()
 }
 
 #[test]

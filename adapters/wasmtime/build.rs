@@ -1,5 +1,6 @@
-//! Embeds the component into the `pycomponent` binary when
-//! `PYCOMPONENT_EMBED` names a component file (`cargo xtask cli` sets it).
+//! Embeds the component (and the HTTP core module beside it) into the
+//! `pycomponent` binary when `PYCOMPONENT_EMBED` names a component file
+//! (`cargo xtask cli` sets it).
 
 use sha2::Digest as _;
 
@@ -16,5 +17,10 @@ fn main() {
         let bytes = std::fs::read(&path).expect("reading the component to embed");
         let digest: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
         println!("cargo:rustc-env=PYCOMPONENT_EMBED_SHA256={digest}");
+        // The HTTP core module `pycomponent build` starts from lies beside it.
+        let http_core = path.with_file_name("pycomponent-http-core.wasm");
+        assert!(http_core.is_file(), "{} is missing: run `cargo xtask component`", http_core.display());
+        println!("cargo:rerun-if-changed={}", http_core.display());
+        println!("cargo:rustc-env=PYCOMPONENT_EMBED_HTTP_CORE_PATH={}", http_core.display());
     }
 }

@@ -92,6 +92,8 @@ class _SourceModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def __init__(self):
         self.sources = {}  # name -> (source, is_package)
+        # name -> file name for tracebacks, for modules that came from files.
+        self.origins = {}
         # name -> tuple of function names; None: ask the host on first use.
         self.host = {}
         # False while the snapshot is made: the build has no host to ask.
@@ -112,11 +114,19 @@ class _SourceModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def create_module(self, spec):
         return None
 
+    def get_source(self, fullname):
+        # linecache asks for it, so that tracebacks show source lines.
+        entry = self.sources.get(fullname)
+        return None if entry is None else entry[0]
+
     def exec_module(self, module):
         name = module.__name__
         if name in self.sources:
             source, _ = self.sources[name]
-            exec(compile(source, f"<{name}>", "exec"), module.__dict__)
+            filename = self.origins.get(name, f"<{name}>")
+            if name in self.origins:
+                module.__file__ = filename
+            exec(compile(source, filename, "exec"), module.__dict__)
             return
         for function in self.host[name]:
             setattr(module, function, _host_function(name, function))

@@ -222,7 +222,8 @@ fn replace_surrogates(mut bytes: &[u8]) -> String {
     }
 }
 
-fn bytes_of(obj: *mut PyObject) -> Result<Vec<u8>, ()> {
+/// The contents of a `bytes` (borrowed).
+pub fn bytes_of(obj: *mut PyObject) -> Result<Vec<u8>, ()> {
     unsafe {
         let mut buf: *mut c_char = std::ptr::null_mut();
         let mut len: ffi::Py_ssize_t = 0;

@@ -2,18 +2,34 @@
 //!
 //! `interp` owns the interpreter, `convert` the value mapping, `ffi` the C API
 //! declarations; this file connects them to the generated bindings.
+//!
+//! Built without features, the crate is world `python` (host functions
+//! imported through `host_bridge`); with feature `http`, it is world
+//! `http-app`, whose requests `http` serves.
 
 mod convert;
 mod ffi;
+#[cfg(not(feature = "http"))]
+mod host_bridge;
+#[cfg(feature = "http")]
+mod http;
 mod interp;
 mod pyobj;
 
 use exports::pycomponent::python::interpreter::{Evaluation, Execution, Guest};
 use pycomponent::python::types::{KeywordArgument, Value};
 
+#[cfg(not(feature = "http"))]
 wit_bindgen::generate!({
     world: "python",
     path: "../wit",
+});
+
+#[cfg(feature = "http")]
+wit_bindgen::generate!({
+    world: "http-app",
+    path: "../wit",
+    generate_all,
 });
 
 struct Component;
@@ -70,5 +86,18 @@ pub extern "C" fn wizer_initialize() {
             eprintln!("pycomponent: pre-initialization failed:\n{}", err.traceback);
             std::process::abort();
         }
+    }
+}
+
+/// The second pre-initialization entry point, of the `http-app` world: run
+/// by wizer when `pycomponent build` takes the user's app (mounted at
+/// `/app`) into the snapshot. A failure aborts the build with the Python
+/// error.
+#[cfg(feature = "http")]
+#[unsafe(export_name = "pycomponent-initialize-app")]
+pub extern "C" fn initialize_app() {
+    if let Err(err) = http::load_app() {
+        eprintln!("{}", err.traceback.trim_end());
+        std::process::abort();
     }
 }

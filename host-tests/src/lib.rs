@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 pub mod fuzz;
+pub mod http_client;
 pub mod regrtest;
 
 /// xorshift64*: small, deterministic, good enough to vary test data from a

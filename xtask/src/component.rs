@@ -26,9 +26,6 @@ const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
 /// (`SNAPSHOT_STDLIB` in component/src/interp.rs).
 const GUEST_STDLIB: &str = "/usr/local/lib/python3.11";
 
-/// The core import module of the WIT `host` interface.
-const HOST_IMPORT_MODULE: &str = "pycomponent:python/host@0.1.0";
-
 /// wasi-libc's libraries and the reactor start file.
 const WASI_LIBC_LIB: &str = "/usr/lib/wasm32-wasi";
 
@@ -45,14 +42,18 @@ pub fn build() -> Result<PathBuf> {
     let key = cache_key(&cpython)?;
     let entry = cache::Entry::new(&cache_root, "component", &key);
     let out = output_path();
-    if entry.is_complete() {
+    let http_core = http_core_path();
+    if entry.is_complete() && entry.dir.join(HTTP_CORE_FILE).is_file() {
         fs::create_dir_all(out.parent().unwrap_or(&out))?;
         fs::copy(entry.dir.join("pycomponent.wasm"), &out).context("copying the cached component")?;
+        fs::copy(entry.dir.join(HTTP_CORE_FILE), &http_core)
+            .context("copying the cached HTTP core module")?;
         eprintln!("==> component: cached build {} (inputs unchanged)", entry.dir.display());
     } else {
         build_with(&cpython)?;
         let partial = entry.begin()?;
         fs::copy(&out, partial.join("pycomponent.wasm"))?;
+        fs::copy(&http_core, partial.join(HTTP_CORE_FILE))?;
         fs::write(partial.join("size.txt"), size_report(&out)?)?;
         entry.commit(&key)?;
     }
@@ -99,13 +100,51 @@ fn size_report(path: &Path) -> Result<String> {
     Ok(format!("{:.2} MB raw, {:.2} MB brotli", raw as f64 / 1e6, brotli as f64 / 1e6))
 }
 
-fn build_with(cpython: &Artifacts) -> Result<PathBuf> {
+/// The guest crate built for world `http-app`, pre-initialized like the
+/// component but not packaged: `pycomponent build` adds an app to it and
+/// makes the app's component.
+pub fn http_core_path() -> PathBuf {
+    workspace_root().join("target/component").join(HTTP_CORE_FILE)
+}
+
+const HTTP_CORE_FILE: &str = "pycomponent-http-core.wasm";
+
+fn build_with(cpython: &Artifacts) -> Result<()> {
     let root = workspace_root();
-    let guest_dir = root.join("component");
     let logs = root.join("target/component/logs");
     fs::create_dir_all(&logs)?;
-    let step =
-        Step::start("guest crate for wasm32-wasip1 (Debian rustc-web, build-std)", logs.join("guest.log"))?;
+    let python_core = build_guest(cpython, None, &logs)?;
+    let http_core = build_guest(cpython, Some("http"), &logs)?;
+    let snapshot = root.join("target/component/pycomponent-core-initialized.wasm");
+    pre_initialize(cpython, &python_core, &snapshot, &logs.join("wizer.log"))?;
+    pre_initialize(cpython, &http_core, &http_core_path(), &logs.join("wizer-http.log"))?;
+
+    let step = Step::start("component: adapt WASI preview 1", logs.join("component.log"))?;
+    let module = fs::read(&snapshot).with_context(|| format!("reading {}", snapshot.display()))?;
+    let component = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .context("reading the guest module's component-type section")?
+        .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER)
+        .context("adding the WASI preview-1 reactor adapter")?
+        .validate(true)
+        .encode()
+        .context("encoding the component")?;
+    ensure!(!component.is_empty(), "empty component");
+    write_atomically(&output_path(), &component)?;
+    step.finish();
+    Ok(())
+}
+
+/// Builds the guest crate (with `feature`, if any) and returns a copy of
+/// its core module: the two builds share one cargo target directory.
+fn build_guest(cpython: &Artifacts, feature: Option<&str>, logs: &Path) -> Result<PathBuf> {
+    let root = workspace_root();
+    let guest_dir = root.join("component");
+    let name = feature.unwrap_or("python");
+    let step = Step::start(
+        format!("guest crate, world {}, for wasm32-wasip1 (Debian rustc-web, build-std)", world_of(feature)),
+        logs.join(format!("guest-{name}.log")),
+    )?;
     let clang_rt = format!("/usr/lib/llvm-{LLVM_MAJOR}/lib/clang/{LLVM_MAJOR}/lib/wasi");
     let rustflags = [
         "-C link-self-contained=no".to_string(),
@@ -123,8 +162,11 @@ fn build_with(cpython: &Artifacts) -> Result<PathBuf> {
             cargo.env_remove(key.as_ref());
         }
     }
+    cargo.args(["build", "--release", "-Zbuild-std=std,panic_abort", "--target", "wasm32-wasip1"]);
+    if let Some(feature) = feature {
+        cargo.args(["--features", feature]);
+    }
     cargo
-        .args(["build", "--release", "-Zbuild-std=std,panic_abort", "--target", "wasm32-wasip1"])
         .env("PATH", "/usr/bin:/bin")
         .env("RUSTC", DEBIAN_RUSTC)
         // -Zbuild-std is unstable; rustc-web is a stable release.
@@ -134,46 +176,48 @@ fn build_with(cpython: &Artifacts) -> Result<PathBuf> {
         .env("PYCOMPONENT_CLANG_RT", clang_rt)
         .current_dir(&guest_dir);
     step.run(&mut cargo)?;
+    let built = guest_dir.join("target/wasm32-wasip1/release/pycomponent_guest.wasm");
+    let copy = root.join(format!("target/component/guest-{name}.wasm"));
+    fs::copy(&built, &copy).with_context(|| format!("copying {}", built.display()))?;
     step.finish();
+    Ok(copy)
+}
 
-    let core = guest_dir.join("target/wasm32-wasip1/release/pycomponent_guest.wasm");
-    let snapshot = root.join("target/component/pycomponent-core-initialized.wasm");
+fn world_of(feature: Option<&str>) -> &'static str {
+    if feature == Some("http") { "http-app" } else { "python" }
+}
+
+/// Runs the guest's `wizer-initialize` (start CPython, embed the stdlib,
+/// preload modules) and writes the snapshot. Every import other than WASI is
+/// given a stub that traps: nothing may call the host while the snapshot
+/// is made.
+fn pre_initialize(cpython: &Artifacts, core: &Path, snapshot: &Path, log: &Path) -> Result<()> {
     let step = Step::start(
-        "pre-initialize: start CPython, embed the stdlib, snapshot (wizer)",
-        logs.join("wizer.log"),
+        format!("pre-initialize {}: start CPython, embed the stdlib, snapshot (wizer)", file_name(core)),
+        log.to_path_buf(),
     )?;
     let wasmtime = tools::ensure(versions::WASMTIME_CLI, &cache::root()?)?;
-    let core_bytes = fs::read(&core).with_context(|| format!("reading {}", core.display()))?;
-    let host_stubs = root.join("target/component/host-imports-trap.wasm");
-    fs::write(&host_stubs, trap_imports::module_for(&core_bytes, HOST_IMPORT_MODULE)?)?;
-    step.run(
-        Command::new(&wasmtime)
-            .args(["wizer", "-S", "cli=y", "--init-func", "wizer-initialize"])
-            .arg("--preload")
-            .arg(format!("{HOST_IMPORT_MODULE}={}", host_stubs.display()))
-            .arg("--dir")
-            .arg(format!("{}::{GUEST_STDLIB}", cpython.stdlib().display()))
-            .arg("-o")
-            .arg(&snapshot)
-            .arg(&core),
-    )?;
+    let core_bytes = fs::read(core).with_context(|| format!("reading {}", core.display()))?;
+    let mut wizer = Command::new(&wasmtime);
+    wizer.args(["wizer", "-S", "cli=y", "--init-func", "wizer-initialize"]);
+    for (i, module) in trap_imports::non_wasi_import_modules(&core_bytes)?.iter().enumerate() {
+        let stubs = snapshot.with_extension(format!("trap{i}.wasm"));
+        fs::write(&stubs, trap_imports::module_for(&core_bytes, module)?)?;
+        wizer.arg("--preload").arg(format!("{module}={}", stubs.display()));
+    }
+    wizer
+        .arg("--dir")
+        .arg(format!("{}::{GUEST_STDLIB}", cpython.stdlib().display()))
+        .arg("-o")
+        .arg(snapshot)
+        .arg(core);
+    step.run(&mut wizer)?;
     step.finish();
+    Ok(())
+}
 
-    let step = Step::start("component: adapt WASI preview 1", logs.join("component.log"))?;
-    let module = fs::read(&snapshot).with_context(|| format!("reading {}", snapshot.display()))?;
-    let component = wit_component::ComponentEncoder::default()
-        .module(&module)
-        .context("reading the guest module's component-type section")?
-        .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER)
-        .context("adding the WASI preview-1 reactor adapter")?
-        .validate(true)
-        .encode()
-        .context("encoding the component")?;
-    let out = output_path();
-    write_atomically(&out, &component)?;
-    step.finish();
-    ensure!(!component.is_empty(), "empty component");
-    Ok(out)
+fn file_name(path: &Path) -> String {
+    path.file_name().unwrap_or_default().to_string_lossy().into_owned()
 }
 
 fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {

@@ -176,6 +176,8 @@ fn test() -> Result<()> {
     eprintln!("==> test: cargo clippy");
     shell::run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     eprintln!("==> test: cargo test");
-    shell::run(cargo().args(["test", "--workspace"]))?;
+    // The HTTP tests run the built apps under the third-party `wasmtime serve` too.
+    let wasmtime_cli = tools::ensure(versions::WASMTIME_CLI, &cache::root()?)?;
+    shell::run(cargo().args(["test", "--workspace"]).env("PYCOMPONENT_WASMTIME_CLI", wasmtime_cli))?;
     js::test()
 }

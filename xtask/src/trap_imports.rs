@@ -19,6 +19,23 @@ fn val_type(t: ValType) -> Result<wasm_encoder::ValType> {
     })
 }
 
+/// The import modules of `core` other than WASI preview 1, in the order
+/// they first appear: the ones wizer must be given trap stubs for.
+pub fn non_wasi_import_modules(core: &[u8]) -> Result<Vec<String>> {
+    let mut modules: Vec<String> = Vec::new();
+    for payload in Parser::new(0).parse_all(core) {
+        if let Payload::ImportSection(reader) = payload.context("parsing the guest module")? {
+            for import in reader.into_imports() {
+                let module = import?.module;
+                if module != "wasi_snapshot_preview1" && !modules.iter().any(|m| m == module) {
+                    modules.push(module.to_string());
+                }
+            }
+        }
+    }
+    Ok(modules)
+}
+
 /// A module exporting, for each function that `core` imports from
 /// `import_module`, a function of the same name and type whose body traps.
 pub fn module_for(core: &[u8], import_module: &str) -> Result<Vec<u8>> {
@@ -99,5 +116,19 @@ mod tests {
             }
         }
         assert_eq!(exported, ["f"]);
+    }
+
+    #[test]
+    fn wasi_preview1_needs_no_stubs() {
+        let mut types = TypeSection::new();
+        types.ty().function([], []);
+        let mut imports = wasm_encoder::ImportSection::new();
+        imports.import("wasi_snapshot_preview1", "fd_write", wasm_encoder::EntityType::Function(0));
+        imports.import("wasi:http/types@0.2.12", "a", wasm_encoder::EntityType::Function(0));
+        imports.import("host", "f", wasm_encoder::EntityType::Function(0));
+        imports.import("wasi:http/types@0.2.12", "b", wasm_encoder::EntityType::Function(0));
+        let mut core = Module::new();
+        core.section(&types).section(&imports);
+        assert_eq!(non_wasi_import_modules(&core.finish()).unwrap(), ["wasi:http/types@0.2.12", "host"]);
     }
 }

@@ -91,7 +91,11 @@ pub const DEBIAN_PACKAGES: &[(&str, &[&str])] = &[
         ],
     ),
     ("reporting the component's compressed size", &["brotli"]),
+    ("loading the HTTP servers in `cargo xtask bench`", &["wrk"]),
 ];
+
+/// gunicorn, from PyPI: the native WSGI server of the edge benchmark.
+pub const GUNICORN: &str = "23.0.0";
 
 /// All Debian package names of [`DEBIAN_PACKAGES`], in order.
 pub fn debian_package_names() -> Vec<&'static str> {

@@ -206,13 +206,50 @@ struct State {
     memory: MemoryCap,
 }
 
+/// The engine configuration for `limits`: the pooling allocator sized for
+/// `limits.max_instances` instances, epoch interruption when there is a
+/// timeout, an explicit wasm stack. [`crate::serve`] uses it too.
+pub(crate) fn engine_config(limits: &Limits) -> Config {
+    let mut config = Config::new();
+    // Epoch checks at every loop header and function entry are what makes
+    // a timeout possible, and cost about a quarter of Python's speed.
+    config.epoch_interruption(limits.timeout.is_some());
+    config.max_wasm_stack(WASM_STACK);
+    // Instances come from a pool of pre-reserved slots, and start from
+    // the component's memory image copy-on-write: no copying per instance.
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(limits.max_instances)
+        .total_core_instances(limits.max_instances.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+        .total_memories(limits.max_instances.saturating_mul(MEMORIES_PER_COMPONENT))
+        .total_tables(limits.max_instances.saturating_mul(TABLES_PER_COMPONENT))
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .max_tables_per_component(TABLES_PER_COMPONENT)
+        .table_elements(TABLE_ELEMENTS)
+        .max_memory_size(limits.memory_bytes)
+        .max_core_instance_size(1 << 20)
+        .max_component_instance_size(1 << 20)
+        // A new instance writes to about a hundred pages of the memory
+        // image in its first call. Resetting those pages of a freed slot
+        // in place (found with Linux's PAGEMAP_SCAN, where the kernel has
+        // it) keeps them mapped, so the next instance in the slot does
+        // not fault them in again: the first call gets ~40% faster. Up to
+        // this much per slot stays resident; without PAGEMAP_SCAN, the
+        // lowest this-much is reset by copying instead.
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(TABLE_KEEP_RESIDENT)
+        .pagemap_scan(wasmtime::Enabled::Auto);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
 /// Advances the engine's epoch until the last [`Runtime`] clone is dropped.
-struct EpochTicker {
+pub(crate) struct EpochTicker {
     stop: Arc<AtomicBool>,
 }
 
 impl EpochTicker {
-    fn start(engine: &Engine) -> EpochTicker {
+    pub(crate) fn start(engine: &Engine) -> EpochTicker {
         let stop = Arc::new(AtomicBool::new(false));
         let (engine, flag) = (engine.weak(), stop.clone());
         std::thread::Builder::new()
@@ -336,36 +373,7 @@ impl Runtime {
     /// compiled code, so it must be the SHA-256 of `bytes`: a wrong one can
     /// load the compiled code of another component.
     pub fn from_bytes_with_digest(bytes: &[u8], sha256: &[u8; 32], limits: Limits) -> Result<Runtime, Error> {
-        let mut config = Config::new();
-        // Epoch checks at every loop header and function entry are what makes
-        // a timeout possible, and cost about a quarter of Python's speed.
-        config.epoch_interruption(limits.timeout.is_some());
-        config.max_wasm_stack(WASM_STACK);
-        // Instances come from a pool of pre-reserved slots, and start from
-        // the component's memory image copy-on-write: no copying per instance.
-        let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(limits.max_instances)
-            .total_core_instances(limits.max_instances.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
-            .total_memories(limits.max_instances.saturating_mul(MEMORIES_PER_COMPONENT))
-            .total_tables(limits.max_instances.saturating_mul(TABLES_PER_COMPONENT))
-            .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
-            .max_memories_per_component(MEMORIES_PER_COMPONENT)
-            .max_tables_per_component(TABLES_PER_COMPONENT)
-            .table_elements(TABLE_ELEMENTS)
-            .max_memory_size(limits.memory_bytes)
-            .max_core_instance_size(1 << 20)
-            .max_component_instance_size(1 << 20)
-            // A new instance writes to about a hundred pages of the memory
-            // image in its first call. Resetting those pages of a freed slot
-            // in place (found with Linux's PAGEMAP_SCAN, where the kernel has
-            // it) keeps them mapped, so the next instance in the slot does
-            // not fault them in again: the first call gets ~40% faster. Up to
-            // this much per slot stays resident; without PAGEMAP_SCAN, the
-            // lowest this-much is reset by copying instead.
-            .linear_memory_keep_resident(KEEP_RESIDENT)
-            .table_keep_resident(TABLE_KEEP_RESIDENT)
-            .pagemap_scan(wasmtime::Enabled::Auto);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let config = engine_config(&limits);
         let engine = Engine::new(&config).map_err(Error::Engine)?;
         let component =
             crate::compiled_cache::load_or_compile(&engine, bytes, sha256).map_err(Error::Compile)?;

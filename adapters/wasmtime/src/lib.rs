@@ -23,15 +23,21 @@
 //! # }
 //! ```
 //!
+//! [`app`] builds a Python web app into a `wasi:http` component and
+//! [`serve`] serves such a component over HTTP, a fresh instance per
+//! request.
+//!
 //! [`python_wasm`] runs CPython's own `python.wasm` command instead: the
 //! baseline the component is measured against.
 #![deny(missing_docs)]
 
 use std::path::PathBuf;
 
+pub mod app;
 mod compiled_cache;
 pub mod component;
 pub mod python_wasm;
+pub mod serve;
 pub mod value;
 
 pub use component::{HostModules, Instance, Limits, Output, PythonError, Reply, Runtime};
@@ -85,4 +91,11 @@ pub enum Error {
     /// The instance trapped earlier and may be inconsistent: make a new one.
     #[error("this instance trapped earlier and cannot be used again")]
     Trapped,
+    /// An app component could not be built (the message says which step
+    /// failed and why).
+    #[error("{0}")]
+    Build(String),
+    /// The HTTP server could not start or stopped on an error.
+    #[error("serving HTTP failed: {0}")]
+    Serve(String),
 }

@@ -53,6 +53,51 @@ enum Command {
         #[command(flatten)]
         sandbox: SandboxArgs,
     },
+    /// Build a Python web app into a wasi:http component: APP is a .py file
+    /// or a package directory defining `app` (a WSGI application, e.g.
+    /// Flask) or `handle(request)`. The app and its pure-Python requirements
+    /// are imported while the component is built, so requests start with
+    /// them loaded. The result runs under `pycomponent serve`, `wasmtime
+    /// serve` and other wasi:http hosts.
+    Build {
+        /// The app: a .py file or a package directory.
+        app: PathBuf,
+        /// A pip requirements file; every package must ship a pure-Python wheel.
+        #[arg(long, short = 'r')]
+        requirements: Option<PathBuf>,
+        /// Where to write the component.
+        #[arg(long, short = 'o', default_value = "app.wasm")]
+        output: PathBuf,
+        #[command(flatten)]
+        app_args: AppArgs,
+    },
+    /// Serve a wasi:http component (or a Python app, built first) over
+    /// HTTP/1.1, with a fresh instance per request. Ctrl-C stops it after
+    /// the requests in flight.
+    Serve {
+        /// A component (.wasm) or a Python app (.py file or package directory).
+        app: PathBuf,
+        /// The address to listen on (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Stop a request after this many seconds and answer 504.
+        #[arg(long, default_value_t = 30.0)]
+        timeout: f64,
+        /// Memory cap of each request's instance, in MiB.
+        #[arg(long, default_value_t = 256)]
+        memory: usize,
+        /// How many requests run at once; more wait.
+        #[arg(long, default_value_t = 100)]
+        concurrency: u32,
+        /// No log line per request.
+        #[arg(long)]
+        quiet: bool,
+        /// With a Python app: its pip requirements file.
+        #[arg(long, short = 'r')]
+        requirements: Option<PathBuf>,
+        #[command(flatten)]
+        app_args: AppArgs,
+    },
     /// Run a script with CPython's own python.wasm (the baseline interpreter,
     /// not the component). The guest gets the standard library and the
     /// script's directory, read-only, and nothing else unless granted.
@@ -88,6 +133,97 @@ struct SandboxArgs {
     #[arg(long = "mount", value_name = "HOST:GUEST[:ro]")]
     mounts: Vec<String>,
 }
+
+/// How an app is built (`build`, and `serve` of a Python app).
+#[derive(Debug, Args)]
+struct AppArgs {
+    /// The largest request body the app accepts, in bytes (larger: 413).
+    #[arg(long, default_value_t = pycomponent::app::DEFAULT_MAX_BODY)]
+    max_body: u64,
+    /// The HTTP core module apps are built from. Default: the one built into
+    /// this binary, if any, else target/component/pycomponent-http-core.wasm.
+    #[arg(long, env = "PYCOMPONENT_HTTP_CORE")]
+    http_core: Option<PathBuf>,
+}
+
+impl AppArgs {
+    fn build(&self, app: &Path, requirements: Option<&Path>) -> Result<Vec<u8>, Error> {
+        let core = match (&self.http_core, EMBEDDED_HTTP_CORE) {
+            (Some(path), _) => {
+                std::fs::read(path).map_err(|source| Error::Io { path: path.clone(), source })?
+            }
+            (None, Some(bytes)) => bytes.to_vec(),
+            (None, None) => {
+                let path = Path::new("target/component/pycomponent-http-core.wasm");
+                std::fs::read(path).map_err(|_| {
+                    Error::InvalidInput(
+                        "no HTTP core module: pass --http-core, or build it with `cargo xtask component`"
+                            .into(),
+                    )
+                })?
+            }
+        };
+        let source = pycomponent::app::AppSource {
+            app: app.to_path_buf(),
+            requirements: requirements.map(Path::to_path_buf),
+            max_body: self.max_body,
+        };
+        let started = std::time::Instant::now();
+        let component = pycomponent::app::build(&core, &source, &mut |step| {
+            eprintln!("==> {step} [{:.1} s]", started.elapsed().as_secs_f64());
+        })?;
+        eprintln!(
+            "==> built in {:.1} s: {:.2} MB",
+            started.elapsed().as_secs_f64(),
+            component.len() as f64 / 1e6
+        );
+        Ok(component)
+    }
+}
+
+fn build(app: &Path, requirements: Option<&Path>, output: &Path, app_args: &AppArgs) -> Result<u8, Error> {
+    let component = app_args.build(app, requirements)?;
+    std::fs::write(output, &component)
+        .map_err(|e| Error::Build(format!("writing {}: {e}", output.display())))?;
+    eprintln!("==> wrote {}", output.display());
+    Ok(0)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn serve(
+    app: &Path,
+    addr: std::net::SocketAddr,
+    timeout: f64,
+    memory: usize,
+    concurrency: u32,
+    quiet: bool,
+    requirements: Option<&Path>,
+    app_args: &AppArgs,
+) -> Result<u8, Error> {
+    let component = if app.extension().is_some_and(|e| e == "wasm") {
+        std::fs::read(app).map_err(|source| Error::Io { path: app.to_path_buf(), source })?
+    } else {
+        app_args.build(app, requirements)?
+    };
+    if !(timeout > 0.0 && timeout.is_finite()) {
+        return Err(Error::InvalidInput("--timeout must be a positive number of seconds".into()));
+    }
+    let options = pycomponent::serve::ServeOptions {
+        addr,
+        timeout: Duration::from_secs_f64(timeout),
+        memory_bytes: memory << 20,
+        max_concurrent: concurrency.max(1),
+        log_requests: !quiet,
+    };
+    pycomponent::serve::serve_until_ctrl_c(&component, options)?;
+    Ok(0)
+}
+
+/// The HTTP core module built into this binary by `cargo xtask cli`, if it was.
+#[cfg(embedded_component)]
+const EMBEDDED_HTTP_CORE: Option<&[u8]> = Some(include_bytes!(env!("PYCOMPONENT_EMBED_HTTP_CORE_PATH")));
+#[cfg(not(embedded_component))]
+const EMBEDDED_HTTP_CORE: Option<&[u8]> = None;
 
 /// The component built into this binary by `cargo xtask cli`, if it was.
 #[cfg(embedded_component)]
@@ -226,6 +362,12 @@ fn main() -> ExitCode {
         Command::Exec { code, sandbox } => exec(code, sandbox),
         Command::Run { script, args, sandbox } => run(script, args, sandbox),
         Command::Repl { sandbox } => repl(sandbox),
+        Command::Build { app, requirements, output, app_args } => {
+            build(app, requirements.as_deref(), output, app_args)
+        }
+        Command::Serve { app, addr, timeout, memory, concurrency, quiet, requirements, app_args } => {
+            serve(app, *addr, *timeout, *memory, *concurrency, *quiet, requirements.as_deref(), app_args)
+        }
         Command::PythonWasm { cpython, mounts, script, args } => python_wasm(cpython, mounts, script, args),
     };
     match result {

@@ -6,6 +6,7 @@ mod cpython;
 mod demo;
 mod faults;
 mod fuzz;
+mod http;
 mod limits;
 mod load;
 mod regrtest;

@@ -5,6 +5,7 @@
 //! machine-readable docs/benchmarks/results.json.
 
 mod chart;
+mod edge;
 mod measure;
 mod report;
 mod stats;
@@ -32,11 +33,15 @@ pub struct Effort {
     pub node_runs: usize,
     /// Live instances for the memory figure.
     pub instances: usize,
+    /// Seconds of `wrk` load per HTTP server.
+    pub http_seconds: u32,
 }
 
 impl Effort {
-    pub const FULL: Effort = Effort { repeat: 7, process_runs: 40, node_runs: 11, instances: 200 };
-    pub const QUICK: Effort = Effort { repeat: 2, process_runs: 5, node_runs: 3, instances: 20 };
+    pub const FULL: Effort =
+        Effort { repeat: 7, process_runs: 40, node_runs: 11, instances: 200, http_seconds: 10 };
+    pub const QUICK: Effort =
+        Effort { repeat: 2, process_runs: 5, node_runs: 3, instances: 20, http_seconds: 2 };
 }
 
 /// Everything one run measured; written as results.json and rendered as the report.
@@ -57,6 +62,9 @@ pub struct Results {
     pub sizes: BTreeMap<String, (u64, u64, u64)>,
     /// Node start-up (import to first result), milliseconds, by project.
     pub node_startup: BTreeMap<String, Summary>,
+    /// The hello app under load, by server (see `edge::SERVERS`).
+    #[serde(default)]
+    pub http: BTreeMap<String, edge::HttpLoad>,
 }
 
 /// The runtimes of the workload table, in report order, with their labels.
@@ -182,6 +190,8 @@ pub fn run(effort: Effort) -> Result<()> {
     }
     sizes.insert("component".into(), file_sizes(&component)?);
 
+    let http = edge::measure(&cli, &wasmtime_cli, &native, effort.http_seconds)?;
+
     let results = Results {
         date: shell::output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))?.trim().to_string(),
         machine: machine()?,
@@ -192,6 +202,7 @@ pub fn run(effort: Effort) -> Result<()> {
         memory,
         sizes,
         node_startup,
+        http,
     };
     let out = root.join("docs/benchmarks");
     fs::create_dir_all(&out)?;

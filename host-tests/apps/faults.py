@@ -2,6 +2,7 @@
 
 import os
 import sys
+import time
 
 from pycomponent.http import Response
 
@@ -23,6 +24,9 @@ def handle(request):
             pass
     if path == "/memory":
         return str(len(bytearray(1_900_000_000)))
+    if path == "/sleep":
+        time.sleep(float(request.args.get("seconds", "1")))
+        return "slept"
     if path == "/print":
         print("printed by the app")
         return "printed"

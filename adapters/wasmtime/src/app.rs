@@ -38,12 +38,17 @@ pub struct AppSource {
     /// The largest request body the app accepts, in bytes; a larger one
     /// gets `413 Payload Too Large` without reaching the app.
     pub max_body: u64,
+    /// Accept wheels with native code by leaving their extension modules
+    /// out: for packages that fall back to pure Python when their
+    /// extension does not import (MarkupSafe, which Flask needs, is one).
+    /// A package without such a fallback then fails to import.
+    pub drop_native_code: bool,
 }
 
 impl AppSource {
     /// An app with no requirements and the default body limit.
     pub fn new(app: impl Into<PathBuf>) -> AppSource {
-        AppSource { app: app.into(), requirements: None, max_body: DEFAULT_MAX_BODY }
+        AppSource { app: app.into(), requirements: None, max_body: DEFAULT_MAX_BODY, drop_native_code: false }
     }
 }
 
@@ -55,8 +60,11 @@ pub fn build(http_core: &[u8], source: &AppSource, progress: &mut dyn FnMut(&str
     let stage = Stage::new()?;
     let entry = stage.add_app(&source.app)?;
     if let Some(requirements) = &source.requirements {
-        progress(&format!("resolving {} with pip (pure-Python wheels only)", requirements.display()));
-        stage.add_requirements(requirements)?;
+        progress(&format!("resolving {} with pip", requirements.display()));
+        let dropped = stage.add_requirements(requirements, source.drop_native_code)?;
+        if !dropped.is_empty() {
+            progress(&format!("left out native code: {}", dropped.join(", ")));
+        }
     }
     let config = format!(
         "{{\"entry\": {}, \"source\": {}, \"max_body\": {}}}",
@@ -145,8 +153,10 @@ impl Stage {
     }
 
     /// Resolves the requirements with the host's pip into `site-packages/`,
-    /// accepting pure-Python wheels only.
-    fn add_requirements(&self, requirements: &Path) -> Result<(), Error> {
+    /// accepting pure-Python wheels only, unless `drop_native_code`: then
+    /// native wheels are unpacked without their extension modules, whose
+    /// paths are returned.
+    fn add_requirements(&self, requirements: &Path, drop_native_code: bool) -> Result<Vec<String>, Error> {
         if !requirements.is_file() {
             return Err(Error::InvalidInput(format!("no requirements file at {}", requirements.display())));
         }
@@ -185,15 +195,16 @@ impl Stage {
             .filter(|f| !is_pure_wheel(f))
             .map(|f| f.file_name().unwrap_or_default().to_string_lossy().into_owned())
             .collect();
-        if !native.is_empty() {
+        if !native.is_empty() && !drop_native_code {
             return Err(Error::Build(format!(
                 "these wheels have native code, which the component cannot load (only py3-none-any \
-                 wheels can be used): {}",
+                 wheels can be used; --drop-native-code takes them without it, for packages that \
+                 fall back to pure Python): {}",
                 native.join(", ")
             )));
         }
         if files.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let install = pip()
             .args(["install", "--no-index", "--no-deps", "--no-compile", "--target"])
@@ -207,7 +218,10 @@ impl Stage {
                 String::from_utf8_lossy(&install.stderr).trim_end()
             )));
         }
-        Ok(())
+        let site_packages = self.root.join("site-packages");
+        let mut dropped = Vec::new();
+        remove_extension_modules(&site_packages, &site_packages, &mut dropped)?;
+        Ok(dropped)
     }
 }
 
@@ -236,6 +250,22 @@ fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Removes the compiled extension modules (`.so`, `.pyd`) under `dir`,
+/// adding their paths relative to `root` to `removed`.
+fn remove_extension_modules(root: &Path, dir: &Path, removed: &mut Vec<String>) -> Result<(), Error> {
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+    for entry in entries {
+        let path = entry.map_err(|source| Error::Io { path: dir.to_path_buf(), source })?.path();
+        if path.is_dir() {
+            remove_extension_modules(root, &path, removed)?;
+        } else if path.extension().is_some_and(|e| e == "so" || e == "pyd") {
+            std::fs::remove_file(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+            removed.push(path.strip_prefix(root).unwrap_or(&path).display().to_string());
+        }
+    }
+    Ok(())
 }
 
 /// Copies the `.py` files under `from` to `to`, keeping the layout.
@@ -282,7 +312,10 @@ fn snapshot(http_core: &[u8], stage: &Path) -> Result<Vec<u8>, Error> {
         fail("the HTTP core module has no app initialization (rebuild it with `cargo xtask component`)", e)
     })?;
     init.call(&mut store, ()).map_err(|e| {
-        Error::Build(format!("importing the app failed (its Python error is printed above): {e:#}"))
+        Error::Build(format!(
+            "importing the app failed; its Python error is printed above ({})",
+            e.root_cause()
+        ))
     })?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()

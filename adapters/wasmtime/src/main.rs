@@ -140,6 +140,10 @@ struct AppArgs {
     /// The largest request body the app accepts, in bytes (larger: 413).
     #[arg(long, default_value_t = pycomponent::app::DEFAULT_MAX_BODY)]
     max_body: u64,
+    /// Take requirements' wheels with native code without their extension
+    /// modules, for packages that fall back to pure Python (MarkupSafe).
+    #[arg(long)]
+    drop_native_code: bool,
     /// The HTTP core module apps are built from. Default: the one built into
     /// this binary, if any, else target/component/pycomponent-http-core.wasm.
     #[arg(long, env = "PYCOMPONENT_HTTP_CORE")]
@@ -167,6 +171,7 @@ impl AppArgs {
             app: app.to_path_buf(),
             requirements: requirements.map(Path::to_path_buf),
             max_body: self.max_body,
+            drop_native_code: self.drop_native_code,
         };
         let started = std::time::Instant::now();
         let component = pycomponent::app::build(&core, &source, &mut |step| {

@@ -350,9 +350,9 @@ fn classify(error: wasmtime::Error, memory_bytes: usize, timeout: Duration) -> R
     }
 }
 
-/// Builds nothing, binds and serves `component` until Ctrl-C: the whole of
-/// `pycomponent serve` once the component is at hand. Prints the address
-/// when it listens.
+/// Binds and serves `component` until Ctrl-C (SIGINT) or SIGTERM: the
+/// whole of `pycomponent serve` once the component is at hand. Prints the
+/// address when it listens.
 pub fn serve_until_ctrl_c(component: &[u8], options: ServeOptions) -> Result<(), Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -363,9 +363,26 @@ pub fn serve_until_ctrl_c(component: &[u8], options: ServeOptions) -> Result<(),
         eprintln!("pycomponent serve: listening on http://{}/ (Ctrl-C stops)", server.local_addr()?);
         server
             .run(async {
-                let _ = tokio::signal::ctrl_c().await;
+                stop_signal().await;
                 eprintln!("pycomponent serve: shutting down; waiting for requests in flight");
             })
             .await
     })
+}
+
+/// Completes at Ctrl-C, or at SIGTERM (how process managers and
+/// containers ask a server to stop).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -144,3 +144,75 @@ fn mount_grants_a_directory() {
     assert_eq!(out.status.code(), Some(1), "nothing is granted without --mount");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `GET target` over a fresh connection; the status line and body.
+fn http_get(addr: &str, target: &str) -> (String, String) {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(addr).expect("connects");
+    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(stream, "GET {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let status = raw.lines().next().unwrap_or_default().to_string();
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn serve_builds_an_app_logs_requests_and_stops_gracefully_on_sigterm() {
+    use std::io::BufRead;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let http_core = root.join("target/component/pycomponent-http-core.wasm");
+    assert!(http_core.is_file(), "no {}: run `cargo xtask component`", http_core.display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pycomponent"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--timeout", "20"])
+        .arg(root.join("host-tests/apps/faults.py"))
+        .env("PYCOMPONENT_HTTP_CORE", &http_core)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pycomponent serve starts");
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    let addr = loop {
+        let line = lines.recv_timeout(Duration::from_secs(300)).expect("serve prints where it listens");
+        log.push(line.clone());
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split('/').next().unwrap().to_string();
+        }
+    };
+    assert!(log.iter().any(|l| l.contains("importing `faults`")), "the build shows its steps: {log:?}");
+    assert_eq!(http_get(&addr, "/ok"), ("HTTP/1.1 200 OK".into(), "ok".into()));
+
+    // A request in flight when SIGTERM arrives still gets its answer.
+    let slow = {
+        let addr = addr.clone();
+        std::thread::spawn(move || http_get(&addr, "/sleep?seconds=1.5"))
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    assert_eq!(slow.join().unwrap(), ("HTTP/1.1 200 OK".into(), "slept".into()));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    // The reader thread ends at the end of stderr, which disconnects `lines`.
+    while let Ok(line) = lines.recv_timeout(Duration::from_secs(10)) {
+        log.push(line);
+    }
+    assert!(log.iter().any(|l| l.starts_with("GET /ok 200 ")), "one line per request: {log:?}");
+    assert!(log.iter().any(|l| l.starts_with("GET /sleep 200 ")), "{log:?}");
+    assert!(log.iter().any(|l| l.contains("shutting down")), "{log:?}");
+}

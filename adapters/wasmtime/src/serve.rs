@@ -264,7 +264,6 @@ impl Shared {
             .new_response_outparam(sender)
             .map_err(|e| RequestProblem::Internal(format!("{e:#}")))?;
         let pre = self.pre.clone();
-        let memory_bytes = self.options.memory_bytes;
         let timeout = self.options.timeout;
         // Its own task: the guest may still be writing the body after it
         // has handed over the response. The slot is free again only when
@@ -292,7 +291,7 @@ impl Shared {
                         return Err(RequestProblem::Internal(format!("the request task failed: {join}")));
                     }
                 };
-                Err(classify(error, memory_bytes, timeout))
+                Err(classify(error, timeout))
             }
         }
     }
@@ -302,8 +301,6 @@ impl Shared {
 enum RequestProblem {
     BadRequest(String),
     Timeout(Duration),
-    MemoryLimit(usize),
-    Capacity(String),
     Guest(String),
     Internal(String),
 }
@@ -316,10 +313,6 @@ impl RequestProblem {
             RequestProblem::Timeout(limit) => {
                 (504, "Gateway Timeout\n".to_string(), format!("request ran longer than {limit:?}"))
             }
-            RequestProblem::MemoryLimit(bytes) => {
-                (500, "Internal Server Error\n".to_string(), format!("memory limit of {bytes} bytes reached"))
-            }
-            RequestProblem::Capacity(why) => (503, "Service Unavailable\n".to_string(), why),
             RequestProblem::Guest(why) => (500, "Internal Server Error\n".to_string(), why),
             RequestProblem::Internal(why) => (500, "Internal Server Error\n".to_string(), why),
         };
@@ -333,20 +326,17 @@ impl RequestProblem {
     }
 }
 
-/// Turns the error of a failed instance into what the client is told.
-fn classify(error: wasmtime::Error, memory_bytes: usize, timeout: Duration) -> RequestProblem {
-    let text = format!("{error:#}");
+/// Turns the error of a failed instance into what the client is told. A
+/// memory cap does not appear here: a denied `memory.grow` is a Python
+/// `MemoryError`, which the app's 500 already reports; nor does a full
+/// pool, since the semaphore admits no more requests than it has slots.
+fn classify(error: wasmtime::Error, timeout: Duration) -> RequestProblem {
     match error.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::Interrupt) => RequestProblem::Timeout(timeout),
-        _ if text.contains("maximum concurrent") || text.contains("pooling") => {
-            RequestProblem::Capacity(text)
-        }
-        _ if text.contains("memory") && (text.contains("grow") || text.contains("limit")) => {
-            RequestProblem::MemoryLimit(memory_bytes)
-        }
-        _ => {
-            RequestProblem::Guest(format!("the instance failed: {}", text.lines().next().unwrap_or_default()))
-        }
+        _ => RequestProblem::Guest(format!(
+            "the instance failed: {}",
+            format!("{error:#}").lines().next().unwrap_or_default()
+        )),
     }
 }
 

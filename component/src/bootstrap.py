@@ -17,6 +17,7 @@ import marshal
 import os
 import sys
 import traceback
+import types
 import zlib
 
 
@@ -80,10 +81,18 @@ def describe(exc):
     name = cls.__qualname__
     if cls.__module__ not in ("builtins", "__main__"):
         name = f"{cls.__module__}.{name}"
-    # The frames of this module (``call``, ``run``) are ours, not the user's.
+    # The frames of this module (``call``, ``run``, the import of an added
+    # module) are ours, not the user's; their file is "<string>" too, which
+    # would read as lines of the user's code.
+    kept = []
     tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_globals is globals():
+    while tb is not None:
+        if tb.tb_frame.f_globals is not globals():
+            kept.append(tb)
         tb = tb.tb_next
+    tb = None
+    for entry in reversed(kept):
+        tb = types.TracebackType(tb, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
     return name, str(exc), "".join(traceback.format_exception(cls, exc, tb))
 
 

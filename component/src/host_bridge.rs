@@ -1,144 +1,125 @@
 //! The bridge from Python to the embedder's host functions (WIT `host`):
 //! `_pycomponent._host_call` and `_pycomponent._host_modules`, in Rust.
 
-use std::ffi::{CString, c_char, c_int};
+use std::ffi::CStr;
+
+use pyo3_ffi as ffi;
 
 use crate::convert;
-use crate::ffi::{self, PyObject};
-use crate::interp::py_str;
+use crate::py::{self, ExceptionKind, Owned, PyErr, PyObject, PyResult};
 use crate::pycomponent::python::host;
 use crate::pycomponent::python::types::KeywordArgument;
-use crate::pyobj::Owned;
-
-/// `PyMethodDef`: the four-field layout of CPython 3.11.
-#[repr(C)]
-struct PyMethodDef {
-    name: *const c_char,
-    meth: unsafe extern "C" fn(*mut PyObject, *mut PyObject) -> *mut PyObject,
-    flags: c_int,
-    doc: *const c_char,
-}
-
-// SAFETY: the definition is immutable and the guest is single-threaded.
-unsafe impl Sync for PyMethodDef {}
-
-const METH_VARARGS: c_int = 1;
-
-static HOST_CALL: PyMethodDef = PyMethodDef {
-    name: c"_host_call".as_ptr(),
-    meth: host_call,
-    flags: METH_VARARGS,
-    doc: c"_host_call(module, function, args, kwargs): calls a host function.".as_ptr(),
-};
-
-unsafe extern "C" {
-    fn PyCFunction_NewEx(def: *const PyMethodDef, self_: *mut PyObject, module: *mut PyObject) -> *mut PyObject;
-    fn PyArg_ParseTuple(args: *mut PyObject, format: *const c_char, ...) -> c_int;
-}
 
 /// Installs the Rust entry points `_pycomponent._host_call` and
-/// `_pycomponent._host_modules`. The host is asked for its modules only at
-/// run time: while the snapshot is made there is no host.
-pub(crate) unsafe fn install(module: *mut PyObject) {
-    unsafe {
-        let globals = ffi::PyModule_GetDict(module);
-        for (def, name) in [(&HOST_CALL, c"_host_call"), (&HOST_MODULES, c"_host_modules")] {
-            let func = PyCFunction_NewEx(def, std::ptr::null_mut(), std::ptr::null_mut());
-            assert!(!func.is_null(), "creating a host bridge function failed");
-            ffi::PyDict_SetItemString(globals, name.as_ptr(), func);
-            ffi::Py_DecRef(func);
+/// `_pycomponent._host_modules` into `module`, replacing the bootstrap's
+/// stand-ins. The host is asked for its modules only at run time: while the
+/// snapshot is made there is no host.
+pub(crate) fn install(module: &Owned) -> PyResult<()> {
+    let functions: [(&CStr, ffi::PyCFunction, _, &CStr); 2] = [
+        (
+            c"_host_call",
+            host_call,
+            ffi::METH_VARARGS,
+            c"_host_call(module, function, args, kwargs): calls a host function.",
+        ),
+        (
+            c"_host_modules",
+            host_modules,
+            ffi::METH_NOARGS,
+            c"_host_modules(): the host's modules, as [(name, [function, ...]), ...].",
+        ),
+    ];
+    for (name, meth, flags, doc) in functions {
+        // CPython keeps a pointer to the definition for the function's
+        // lifetime, which is the interpreter's: it is leaked on purpose.
+        let def = Box::leak(Box::new(ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer { PyCFunction: meth },
+            ml_flags: flags,
+            ml_doc: doc.as_ptr(),
+        }));
+        // SAFETY: a definition that lives forever, whose flags match the
+        // signature of its function; no self, no module. A new reference or NULL.
+        let function = unsafe {
+            Owned::from_owned(ffi::PyCFunction_NewEx(def, std::ptr::null_mut(), std::ptr::null_mut()))?
+        };
+        module.setattr(name, &function)?;
+    }
+    Ok(())
+}
+
+/// Runs `body` as the body of a C function called by the interpreter: a
+/// value is returned as a new reference, an exception is set and NULL
+/// returned.
+fn c_function(body: impl FnOnce() -> PyResult<Owned>) -> *mut PyObject {
+    match body() {
+        Ok(result) => result.into_ptr(),
+        Err(err) => {
+            err.restore();
+            std::ptr::null_mut()
         }
     }
 }
-
-const METH_NOARGS: c_int = 4;
-
-static HOST_MODULES: PyMethodDef = PyMethodDef {
-    name: c"_host_modules".as_ptr(),
-    meth: host_modules,
-    flags: METH_NOARGS,
-    doc: c"_host_modules(): the host's modules, as [(name, [function, ...]), ...].".as_ptr(),
-};
 
 /// The C entry point behind `_pycomponent._host_modules`.
 unsafe extern "C" fn host_modules(_self: *mut PyObject, _args: *mut PyObject) -> *mut PyObject {
-    let build = || -> Result<Owned, ()> {
-        unsafe {
-            let list = Owned::new(ffi::PyList_New(0))?;
-            for m in host::modules() {
-                let functions = Owned::new(ffi::PyList_New(m.functions.len() as _))?;
-                for (i, f) in m.functions.iter().enumerate() {
-                    ffi::PyList_SetItem(functions.ptr(), i as _, py_str(f)?.into_raw());
-                }
-                let pair = Owned::new(ffi::PyTuple_New(2))?;
-                ffi::PyTuple_SetItem(pair.ptr(), 0, py_str(&m.name)?.into_raw());
-                ffi::PyTuple_SetItem(pair.ptr(), 1, functions.into_raw());
-                list_append(list.ptr(), pair.ptr());
-            }
-            Ok(list)
-        }
-    };
-    build().map_or(std::ptr::null_mut(), Owned::into_raw)
-}
-
-unsafe fn list_append(list: *mut PyObject, item: *mut PyObject) {
-    unsafe extern "C" {
-        fn PyList_Append(list: *mut PyObject, item: *mut PyObject) -> c_int;
-    }
-    unsafe { PyList_Append(list, item) };
+    c_function(|| {
+        let modules = host::modules()
+            .iter()
+            .map(|m| {
+                let functions = m.functions.iter().map(|f| py::str(f)).collect::<PyResult<Vec<_>>>()?;
+                py::tuple([py::str(&m.name)?, py::list(functions.into_iter())?].into_iter())
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        py::list(modules.into_iter())
+    })
 }
 
 /// The C entry point behind `_pycomponent._host_call`.
 unsafe extern "C" fn host_call(_self: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
-    unsafe {
-        let (mut module, mut function, mut call_args, mut call_kwargs) =
-            (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
-        if PyArg_ParseTuple(
-            args,
-            c"UUO!O!".as_ptr(),
-            &mut module as *mut *mut PyObject,
-            &mut function as *mut *mut PyObject,
-            &raw mut ffi::PyTuple_Type,
-            &mut call_args as *mut *mut PyObject,
-            &raw mut ffi::PyDict_Type,
-            &mut call_kwargs as *mut *mut PyObject,
-        ) == 0
-        {
-            return std::ptr::null_mut();
-        }
-        let (Ok(module), Ok(function)) = (convert::text_of(module), convert::text_of(function)) else {
-            return std::ptr::null_mut();
+    // SAFETY: with METH_VARARGS the interpreter passes a borrowed tuple of the arguments.
+    let args = unsafe { Owned::from_borrowed(args) };
+    c_function(|| call_host(&args?))
+}
+
+/// `_host_call(module: str, function: str, args: tuple, kwargs: dict)`.
+fn call_host(args: &Owned) -> PyResult<Owned> {
+    let usage = || {
+        PyErr::new(ExceptionKind::Type, "_host_call(module: str, function: str, args: tuple, kwargs: dict)")
+    };
+    let items = py::sequence_items(args)?;
+    let [module, function, call_args, call_kwargs] = items.as_slice() else { return Err(usage()) };
+    // SAFETY: the type checks read only the objects' type flags.
+    let (is_tuple, is_dict) = unsafe {
+        (ffi::PyTuple_Check(call_args.as_ptr()) != 0, ffi::PyDict_Check(call_kwargs.as_ptr()) != 0)
+    };
+    if !is_tuple || !is_dict {
+        return Err(usage());
+    }
+    let (module, function) = (py::text_of(module)?, py::text_of(function)?);
+    let values =
+        py::sequence_items(call_args)?.iter().map(convert::to_value).collect::<PyResult<Vec<_>>>()?;
+    let mut keywords = Vec::new();
+    let mut pos: ffi::Py_ssize_t = 0;
+    loop {
+        let (mut key, mut value) = (std::ptr::null_mut(), std::ptr::null_mut());
+        // SAFETY: a dict (checked above); PyDict_Next bounds-checks `pos`
+        // and gives borrowed references, of which we take our own at once.
+        let (key, value) = unsafe {
+            if ffi::PyDict_Next(call_kwargs.as_ptr(), &mut pos, &mut key, &mut value) == 0 {
+                break;
+            }
+            (Owned::from_borrowed(key)?, Owned::from_borrowed(value)?)
         };
-        let mut values = Vec::new();
-        for i in 0..ffi::PyTuple_Size(call_args) {
-            match convert::to_value(ffi::PyTuple_GetItem(call_args, i)) {
-                Ok(v) => values.push(v),
-                Err(()) => return std::ptr::null_mut(),
+        keywords.push(KeywordArgument { name: py::text_of(&key)?, value: convert::to_value(&value)? });
+    }
+    match host::call(&module, &function, &values, &keywords) {
+        Ok(result) => convert::from_value(&result).map_err(|e| match e {
+            convert::FromValueError::Malformed(message) => {
+                PyErr::new(ExceptionKind::Type, &format!("the host returned an invalid value: {message}"))
             }
-        }
-        let mut keywords = Vec::new();
-        let (mut pos, mut key, mut value) = (0, std::ptr::null_mut(), std::ptr::null_mut());
-        while ffi::PyDict_Next(call_kwargs, &mut pos, &mut key, &mut value) != 0 {
-            let (Ok(name), Ok(value)) = (convert::text_of(key), convert::to_value(value)) else {
-                return std::ptr::null_mut();
-            };
-            keywords.push(KeywordArgument { name, value });
-        }
-        match host::call(&module, &function, &values, &keywords) {
-            Ok(result) => match convert::from_value(&result) {
-                Ok(obj) => obj.into_raw(),
-                Err(message) => {
-                    let message = CString::new(format!("the host returned an invalid value: {message}"))
-                        .unwrap_or_default();
-                    ffi::PyErr_SetString(ffi::PyExc_TypeError, message.as_ptr());
-                    std::ptr::null_mut()
-                }
-            },
-            Err(message) => {
-                let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
-                ffi::PyErr_SetString(ffi::PyExc_RuntimeError, message.as_ptr());
-                std::ptr::null_mut()
-            }
-        }
+            convert::FromValueError::Python(err) => err,
+        }),
+        Err(message) => Err(PyErr::new(ExceptionKind::Runtime, &message)),
     }
 }

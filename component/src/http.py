@@ -1,6 +1,6 @@
 """The Python side of an HTTP app component (world ``http-app``).
 
-Runs as module ``_pycomponent_http``. ``load_app`` runs once, while
+Runs as module ``pycomponent.http``. ``load_app`` runs once, while
 ``pycomponent build`` makes the snapshot: it takes the user's code and its
 dependencies into memory and imports the app. ``dispatch`` runs once per
 request: the Rust side hands it the request and writes back what it returns.
@@ -244,7 +244,9 @@ def _as_response(result):
 
 
 def _run_wsgi(app, method, path, query, headers, body, scheme, authority):
-    host, _, port = authority.rpartition(":") if ":" in authority else (authority, "", "")
+    host, colon, port = authority.rpartition(":")
+    if not colon or "]" in port:  # no port, or the colon is inside an IPv6 address: "[::1]"
+        host, port = authority, ""
     environ = {
         "REQUEST_METHOD": method,
         "SCRIPT_NAME": "",

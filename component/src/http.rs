@@ -2,15 +2,13 @@
 //! request, runs the app through `pycomponent.http` (http.py) and writes
 //! the response back.
 
-use std::ffi::c_char;
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::convert;
 use crate::exports::wasi::http::incoming_handler::Guest as IncomingHandler;
-use crate::ffi::{self, PyObject};
 use crate::interp;
+use crate::py::{self, ExceptionKind, Owned, PyErr, PyResult};
 use crate::pycomponent::python::types::PythonError;
-use crate::pyobj::Owned;
 use crate::wasi::http::types::{
     ErrorCode, Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam, Scheme,
 };
@@ -21,7 +19,7 @@ const HTTP_SOURCE: &str = include_str!("http.py");
 
 /// The largest request body the app accepts, in bytes; set from the build's
 /// `--max-body` when the app is loaded into the snapshot.
-static mut MAX_BODY: u64 = 0;
+static MAX_BODY: AtomicU64 = AtomicU64::new(0);
 
 /// How much of a body one read asks for, and the most one write may carry
 /// (`blocking-write-and-flush` takes at most 4096 bytes).
@@ -35,34 +33,24 @@ pub fn load_app() -> Result<(), PythonError> {
     // The build mounts the app at /app; wasi-libc's table of directories
     // still lists the stdlib mount of the first snapshot.
     interp::register_granted_directories();
-    let empty = interp::py_str("").map_err(|()| interp::take_error())?;
-    let package = interp::py_str("pycomponent").map_err(|()| interp::take_error())?;
-    let module = interp::py_str("pycomponent.http").map_err(|()| interp::take_error())?;
-    let source = interp::py_str(HTTP_SOURCE).map_err(|()| interp::take_error())?;
-    unsafe {
-        let yes = Owned::new(ffi::PyBool_FromLong(1)).map_err(|()| interp::take_error())?;
-        let no = Owned::new(ffi::PyBool_FromLong(0)).map_err(|()| interp::take_error())?;
-        interp::call_helper("add_module", &[package.ptr(), empty.ptr(), yes.ptr()]).map_err(|()| interp::take_error())?;
-        interp::call_helper("add_module", &[module.ptr(), source.ptr(), no.ptr()]).map_err(|()| interp::take_error())?;
-    }
-    let max_body = call_http("load_app", &[])?;
-    let mut overflow = 0;
-    let max_body = unsafe { ffi::PyLong_AsLongLongAndOverflow(max_body.ptr(), &mut overflow) };
-    unsafe { MAX_BODY = max_body.max(0) as u64 };
-    Ok(())
+    let load = || -> PyResult<()> {
+        let add = |name: &str, source: &str, is_package: bool| {
+            interp::call_helper("add_module", &[&py::str(name)?, &py::str(source)?, &py::bool(is_package)?])
+        };
+        add("pycomponent", "", true)?;
+        add("pycomponent.http", HTTP_SOURCE, false)?;
+        let max_body = call_http("load_app", &[])?;
+        MAX_BODY.store(py::int_value(&max_body)?.unwrap_or(i64::MAX).max(0) as u64, Ordering::Relaxed);
+        Ok(())
+    };
+    load().map_err(interp::describe)
 }
 
 /// Calls `pycomponent.http.<function>(*args)`.
-fn call_http(function: &str, args: &[*mut PyObject]) -> Result<Owned, PythonError> {
-    unsafe {
-        let name = interp::py_str(&format!("pycomponent.http.{function}")).map_err(|()| interp::take_error())?;
-        let tuple = Owned::new(ffi::PyTuple_New(args.len() as _)).map_err(|()| interp::take_error())?;
-        for (i, arg) in args.iter().enumerate() {
-            ffi::PyTuple_SetItem(tuple.ptr(), i as _, Owned::borrowed(*arg).map_err(|()| interp::take_error())?.into_raw());
-        }
-        let kwargs = Owned::new(ffi::PyDict_New()).map_err(|()| interp::take_error())?;
-        interp::call_helper("call", &[name.ptr(), tuple.ptr(), kwargs.ptr()]).map_err(|()| interp::take_error())
-    }
+fn call_http(function: &str, args: &[&Owned]) -> PyResult<Owned> {
+    let name = py::str(&format!("pycomponent.http.{function}"))?;
+    let args = py::tuple(args.iter().map(|arg| arg.clone_ref()))?;
+    interp::call_helper("call", &[&name, &args, &py::dict()?])
 }
 
 /// A request as read from the host.
@@ -98,7 +86,7 @@ impl IncomingHandler for crate::Component {
             Ok(request) => run_app(&request),
             Err(Refusal::TooLarge) => text_response(
                 413,
-                &format!("Request body larger than {} bytes\n", unsafe { MAX_BODY }),
+                &format!("Request body larger than {} bytes\n", MAX_BODY.load(Ordering::Relaxed)),
             ),
             Err(Refusal::Unreadable(why)) => {
                 eprintln!("pycomponent: reading the request body failed: {why}");
@@ -135,7 +123,7 @@ fn read_request(request: &IncomingRequest) -> Result<Request, Refusal> {
         Some(Scheme::Http) | None => "http".into(),
     };
     let headers = request.headers().entries();
-    let max_body = unsafe { MAX_BODY };
+    let max_body = MAX_BODY.load(Ordering::Relaxed);
     let declared = headers
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
@@ -144,11 +132,20 @@ fn read_request(request: &IncomingRequest) -> Result<Request, Refusal> {
         return Err(Refusal::TooLarge);
     }
     let body = read_body(request, max_body)?;
-    Ok(Request { method, path, query, headers, body, scheme, authority: request.authority().unwrap_or_default() })
+    Ok(Request {
+        method,
+        path,
+        query,
+        headers,
+        body,
+        scheme,
+        authority: request.authority().unwrap_or_default(),
+    })
 }
 
 fn read_body(request: &IncomingRequest, max_body: u64) -> Result<Vec<u8>, Refusal> {
-    let incoming = request.consume().map_err(|()| Refusal::Unreadable("the body was taken already".into()))?;
+    let incoming =
+        request.consume().map_err(|()| Refusal::Unreadable("the body was taken already".into()))?;
     let mut body = Vec::new();
     {
         let stream = incoming.stream().map_err(|()| Refusal::Unreadable("no body stream".into()))?;
@@ -180,55 +177,52 @@ fn run_app(request: &Request) -> Response {
     let _ = std::io::stdout().write_all(output.stdout.as_bytes());
     let _ = std::io::stderr().write_all(output.stderr.as_bytes());
     response.unwrap_or_else(|error| {
-        eprintln!("pycomponent: {} {}: {}: {}\n{}", request.method, request.path, error.type_name, error.message, error.traceback);
+        eprintln!(
+            "pycomponent: {} {}: {}: {}\n{}",
+            request.method, request.path, error.type_name, error.message, error.traceback
+        );
         text_response(500, "Internal Server Error\n")
     })
 }
 
 fn dispatch(request: &Request) -> Result<Response, PythonError> {
-    let fail = |()| interp::take_error();
-    unsafe {
-        let headers = Owned::new(ffi::PyList_New(request.headers.len() as _)).map_err(fail)?;
-        for (i, (name, value)) in request.headers.iter().enumerate() {
-            let pair = Owned::new(ffi::PyTuple_New(2)).map_err(fail)?;
-            ffi::PyTuple_SetItem(pair.ptr(), 0, interp::py_str(name).map_err(fail)?.into_raw());
-            ffi::PyTuple_SetItem(pair.ptr(), 1, py_bytes(value).map_err(fail)?.into_raw());
-            ffi::PyList_SetItem(headers.ptr(), i as _, pair.into_raw());
-        }
+    let call = || -> PyResult<Response> {
+        let headers = request
+            .headers
+            .iter()
+            .map(|(name, value)| py::tuple([py::str(name)?, py::bytes(value)?].into_iter()))
+            .collect::<PyResult<Vec<_>>>()?;
         let args = [
-            interp::py_str(&request.method).map_err(fail)?,
-            interp::py_str(&request.path).map_err(fail)?,
-            interp::py_str(&request.query).map_err(fail)?,
-            headers,
-            py_bytes(&request.body).map_err(fail)?,
-            interp::py_str(&request.scheme).map_err(fail)?,
-            interp::py_str(&request.authority).map_err(fail)?,
+            py::str(&request.method)?,
+            py::str(&request.path)?,
+            py::str(&request.query)?,
+            py::list(headers.into_iter())?,
+            py::bytes(&request.body)?,
+            py::str(&request.scheme)?,
+            py::str(&request.authority)?,
         ];
-        let pointers: Vec<*mut PyObject> = args.iter().map(Owned::ptr).collect();
-        let result = call_http("dispatch", &pointers)?;
-        let item = |i| ffi::PyTuple_GetItem(result.ptr(), i);
-        let mut overflow = 0;
-        let status = ffi::PyLong_AsLongLongAndOverflow(item(0), &mut overflow);
-        let status = u16::try_from(status).ok().filter(|s| (100..=999).contains(s)).ok_or_else(|| PythonError {
-            type_name: "ValueError".into(),
-            message: format!("invalid HTTP status {status}"),
-            traceback: String::new(),
-        })?;
-        let list = item(1);
+        let result = call_http("dispatch", &args.iter().collect::<Vec<_>>())?;
+        let item = |i| py::tuple_item(&result, i);
+        let status = py::int_value(&item(0)?)?;
+        let status = status
+            .and_then(|s| u16::try_from(s).ok())
+            .filter(|s| (100..=999).contains(s))
+            .ok_or_else(|| PyErr::new(ExceptionKind::Value, &format!("invalid HTTP status {status:?}")))?;
         let mut headers = Vec::new();
-        for i in 0..ffi::PyList_Size(list) {
-            let pair = ffi::PyList_GetItem(list, i);
-            let name = convert::text_of(ffi::PyTuple_GetItem(pair, 0)).map_err(fail)?;
-            let value = convert::text_of(ffi::PyTuple_GetItem(pair, 1)).map_err(fail)?;
-            headers.push((name, value));
+        for pair in py::sequence_items(&item(1)?)? {
+            let pair = py::sequence_items(&pair)?;
+            let [name, value] = pair.as_slice() else {
+                return Err(PyErr::new(
+                    ExceptionKind::Value,
+                    "a response header is not a (name, value) pair",
+                ));
+            };
+            headers.push((py::text_of(name)?, py::text_of(value)?));
         }
-        let body = convert::bytes_of(item(2)).map_err(fail)?;
+        let body = py::bytes_of(&item(2)?)?;
         Ok(Response { status, headers, body })
-    }
-}
-
-fn py_bytes(data: &[u8]) -> Result<Owned, ()> {
-    Owned::new(unsafe { ffi::PyBytes_FromStringAndSize(data.as_ptr().cast::<c_char>(), data.len() as _) })
+    };
+    call().map_err(interp::describe)
 }
 
 fn text_response(status: u16, text: &str) -> Response {

@@ -3,194 +3,149 @@
 
 use std::ffi::{CString, c_char, c_int};
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use pyo3_ffi as ffi;
 
 use crate::convert;
-use crate::ffi::{self, PyObject};
+use crate::py::{self, Owned, PyErr, PyResult, SourceKind};
 use crate::pycomponent::python::types::{KeywordArgument, Output, PythonError, Value};
-use crate::pyobj::Owned;
 
 /// The Python half of the guest (see that file).
 const BOOTSTRAP: &str = include_str!("bootstrap.py");
 
 static START: Once = Once::new();
 
-/// Starts CPython and runs the bootstrap, once per instance.
+/// Starts CPython and runs the bootstrap, once per instance. A failure is
+/// a bug of the guest: it panics (a trap), since nothing can run without it.
 pub fn ensure_started() {
-    START.call_once(|| unsafe {
-        // No site-packages, no PYTHON* variables, no .pyc writes: the guest
-        // sees only what the embedder grants.
-        ffi::Py_IsolatedFlag = 1;
-        ffi::Py_NoSiteFlag = 1;
-        ffi::Py_IgnoreEnvironmentFlag = 1;
-        ffi::Py_DontWriteBytecodeFlag = 1;
-        ffi::Py_NoUserSiteDirectory = 1;
-        ffi::Py_InitializeEx(0);
-        let module = ffi::PyImport_AddModule(c"_pycomponent".as_ptr());
-        assert!(!module.is_null(), "creating _pycomponent failed");
-        let globals = ffi::PyModule_GetDict(module);
-        let builtins = Owned::new(ffi::PyImport_ImportModule(c"builtins".as_ptr())).expect("builtins imports");
-        ffi::PyDict_SetItemString(globals, c"__builtins__".as_ptr(), builtins.ptr());
-        let source = CString::new(BOOTSTRAP).expect("bootstrap has no NUL");
-        let done = ffi::PyRun_StringFlags(source.as_ptr(), ffi::Py_file_input, globals, globals, std::ptr::null_mut());
-        assert!(!done.is_null(), "the bootstrap failed");
-        ffi::Py_DecRef(done);
-        // An HTTP app has no host functions: Python's stand-ins stay, so
-        // that `import` finds no host modules and a host call raises.
-        #[cfg(not(feature = "http"))]
-        crate::host_bridge::install(module);
+    START.call_once(|| {
+        // SAFETY: the interpreter's configuration flags are plain ints read
+        // by Py_InitializeEx; nothing else runs yet (single-threaded guest).
+        // They are deprecated from Python 3.12 on; this is 3.11.
+        #[allow(deprecated)]
+        unsafe {
+            // No site-packages, no PYTHON* variables, no .pyc writes: the
+            // guest sees only what the embedder grants.
+            ffi::Py_IsolatedFlag = 1;
+            ffi::Py_NoSiteFlag = 1;
+            ffi::Py_IgnoreEnvironmentFlag = 1;
+            ffi::Py_DontWriteBytecodeFlag = 1;
+            ffi::Py_NoUserSiteDirectory = 1;
+            ffi::Py_InitializeEx(0);
+        }
+        if let Err(err) = run_bootstrap() {
+            panic!("the guest's bootstrap failed:\n{}", describe(err).traceback);
+        }
     });
 }
 
-/// `_pycomponent` (borrowed), after start-up.
-fn helpers() -> *mut PyObject {
-    unsafe { ffi::PyImport_AddModule(c"_pycomponent".as_ptr()) }
+/// Creates `_pycomponent` and runs bootstrap.py in it.
+fn run_bootstrap() -> PyResult<()> {
+    let module = py::add_module(c"_pycomponent")?;
+    let globals = py::module_dict(&module)?;
+    let builtins = py::import(c"builtins")?;
+    py::dict_set(&globals, &py::str("__builtins__")?, &builtins)?;
+    py::run_string(BOOTSTRAP, SourceKind::Statements, &globals)?;
+    // An HTTP app has no host functions: Python's stand-ins stay, so
+    // that `import` finds no host modules and a host call raises.
+    #[cfg(not(feature = "http"))]
+    crate::host_bridge::install(&module)?;
+    Ok(())
 }
 
-/// Calls `_pycomponent.<name>(*args)`; steals nothing.
-pub(crate) fn call_helper(name: &str, args: &[*mut PyObject]) -> Result<Owned, ()> {
-    unsafe {
-        let name = CString::new(name).map_err(|_| ())?;
-        let func = Owned::new(ffi::PyObject_GetAttrString(helpers(), name.as_ptr()))?;
-        let tuple = Owned::new(ffi::PyTuple_New(args.len() as _))?;
-        for (i, arg) in args.iter().enumerate() {
-            ffi::PyTuple_SetItem(tuple.ptr(), i as _, Owned::borrowed(*arg)?.into_raw());
-        }
-        Owned::new(ffi::PyObject_Call(func.ptr(), tuple.ptr(), std::ptr::null_mut()))
-    }
+/// Calls `_pycomponent.<name>(*args)`.
+pub(crate) fn call_helper(name: &str, args: &[&Owned]) -> PyResult<Owned> {
+    let name = CString::new(name).expect("helper names hold no NUL");
+    py::add_module(c"_pycomponent")?.getattr(&name)?.call(args)
 }
 
-/// A new `str` object.
-pub(crate) fn py_str(s: &str) -> Result<Owned, ()> {
-    Owned::new(unsafe { ffi::PyUnicode_FromStringAndSize(s.as_ptr().cast(), s.len() as _) })
+/// The exception as a WIT value, formatted by `_pycomponent.describe`
+/// (qualified type name, `str()`, traceback without the guest's frames).
+pub(crate) fn describe(err: PyErr) -> PythonError {
+    let described = call_helper("describe", &[err.exception()]).and_then(|d| {
+        let part = |i| py::tuple_item(&d, i).and_then(|p| py::text_of(&p));
+        Ok(PythonError { type_name: part(0)?, message: part(1)?, traceback: part(2)? })
+    });
+    described.unwrap_or_else(|_| PythonError {
+        type_name: py::type_name(err.exception()).unwrap_or_else(|_| "BaseException".into()),
+        message: "(the exception could not be formatted)".into(),
+        traceback: String::new(),
+    })
 }
 
-/// Takes the pending Python exception as a value.
-pub(crate) fn take_error() -> PythonError {
-    unsafe {
-        let (mut ty, mut value, mut tb) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
-        ffi::PyErr_Fetch(&mut ty, &mut value, &mut tb);
-        if ty.is_null() {
-            return PythonError {
-                type_name: "SystemError".into(),
-                message: "an operation failed without setting an exception".into(),
-                traceback: String::new(),
-            };
-        }
-        ffi::PyErr_NormalizeException(&mut ty, &mut value, &mut tb);
-        let (ty, value, tb) = (Owned::new(ty), Owned::new(value), Owned::new(tb));
-        let Ok(value) = value else {
-            return PythonError { type_name: "SystemError".into(), message: "empty exception".into(), traceback: String::new() };
-        };
-        if let Ok(tb) = &tb {
-            ffi::PyException_SetTraceback(value.ptr(), tb.ptr());
-        }
-        drop(ty);
-        match call_helper("describe", &[value.ptr()]).and_then(|d| {
-            let part = |i| convert::text_of(ffi::PyTuple_GetItem(d.ptr(), i));
-            Ok(PythonError { type_name: part(0)?, message: part(1)?, traceback: part(2)? })
-        }) {
-            Ok(error) => error,
-            Err(()) => {
-                ffi::PyErr_Clear();
-                let type_name = convert::type_name(value.ptr()).unwrap_or_else(|()| "BaseException".into());
-                ffi::PyErr_Clear();
-                PythonError { type_name, message: "(the exception could not be formatted)".into(), traceback: String::new() }
-            }
-        }
-    }
-}
-
-/// What the call printed; clears the buffers.
+/// What the call printed; clears the buffers. Output that cannot be taken
+/// (a bug of the bootstrap) is reported on the guest's stderr.
 pub fn take_output() -> Output {
-    let taken = call_helper("take_output", &[]).and_then(|pair| unsafe {
-        Ok(Output {
-            stdout: convert::text_of(ffi::PyTuple_GetItem(pair.ptr(), 0))?,
-            stderr: convert::text_of(ffi::PyTuple_GetItem(pair.ptr(), 1))?,
-        })
+    let taken = call_helper("take_output", &[]).and_then(|pair| {
+        let part = |i| py::tuple_item(&pair, i).and_then(|p| py::text_of(&p));
+        Ok(Output { stdout: part(0)?, stderr: part(1)? })
     });
-    taken.unwrap_or_else(|()| {
-        unsafe { ffi::PyErr_Clear() };
+    taken.unwrap_or_else(|err| {
+        eprintln!("pycomponent: the call's output was lost: {}", describe(err).message);
         Output { stdout: String::new(), stderr: String::new() }
     })
 }
 
-/// Turns a C-API result into a value or the pending exception.
-fn finish(result: Result<Owned, ()>) -> Result<Value, PythonError> {
-    let obj = result.map_err(|()| take_error())?;
-    convert::to_value(obj.ptr()).map_err(|()| take_error())
+/// Turns a result object into a value, or the exception into an error.
+fn finish(result: PyResult<Owned>) -> Result<Value, PythonError> {
+    result.and_then(|obj| convert::to_value(&obj)).map_err(describe)
 }
 
-fn run_source(code: &str, start: c_int) -> Result<Owned, PythonError> {
-    let source = CString::new(code).map_err(|_| PythonError {
-        type_name: "ValueError".into(),
-        message: "source code cannot contain null bytes".into(),
-        traceback: String::new(),
-    })?;
-    unsafe {
-        let main = ffi::PyImport_AddModule(c"__main__".as_ptr());
-        let globals = ffi::PyModule_GetDict(main);
-        Owned::new(ffi::PyRun_StringFlags(source.as_ptr(), start, globals, globals, std::ptr::null_mut()))
-            .map_err(|()| take_error())
-    }
+fn run_source(code: &str, kind: SourceKind) -> PyResult<Owned> {
+    let globals = py::module_dict(&py::add_module(c"__main__")?)?;
+    py::run_string(code, kind, &globals)
 }
 
 /// `eval`.
 pub fn eval(expression: &str) -> Result<Value, PythonError> {
-    run_source(expression, ffi::Py_eval_input).and_then(|obj| finish(Ok(obj)))
+    finish(run_source(expression, SourceKind::Expression))
 }
 
 /// `exec`.
 pub fn exec(code: &str) -> Result<(), PythonError> {
-    run_source(code, ffi::Py_file_input).map(drop)
+    run_source(code, SourceKind::Statements).map(drop).map_err(describe)
 }
 
 /// `run`.
 pub fn run(code: &str) -> Result<Value, PythonError> {
-    let code = py_str(code).map_err(|()| take_error())?;
-    finish(call_helper("run", &[code.ptr()]))
-}
-
-fn value_error(message: String) -> PythonError {
-    PythonError { type_name: "ValueError".into(), message, traceback: String::new() }
+    finish(py::str(code).and_then(|code| call_helper("run", &[&code])))
 }
 
 /// `call`.
 pub fn call(function: &str, args: &[Value], kwargs: &[KeywordArgument]) -> Result<Value, PythonError> {
-    unsafe {
-        let tuple = Owned::new(ffi::PyTuple_New(args.len() as _)).map_err(|()| take_error())?;
-        for (i, arg) in args.iter().enumerate() {
-            let obj = convert::from_value(arg).map_err(|e| value_error(format!("argument {i}: {e}")))?;
-            ffi::PyTuple_SetItem(tuple.ptr(), i as _, obj.into_raw());
-        }
-        let dict = Owned::new(ffi::PyDict_New()).map_err(|()| take_error())?;
+    let call = || -> PyResult<Owned> {
+        let args = args
+            .iter()
+            .enumerate()
+            .map(|(i, arg)| convert::from_value(arg).map_err(|e| e.into_py_err(&format!("argument {i}"))))
+            .collect::<PyResult<Vec<_>>>()?;
+        let dict = py::dict()?;
         for kw in kwargs {
-            let obj = convert::from_value(&kw.value).map_err(|e| value_error(format!("argument {}: {e}", kw.name)))?;
-            let name = py_str(&kw.name).map_err(|()| take_error())?;
-            ffi::PyDict_SetItem(dict.ptr(), name.ptr(), obj.ptr());
+            let value = convert::from_value(&kw.value)
+                .map_err(|e| e.into_py_err(&format!("argument {}", kw.name)))?;
+            py::dict_set(&dict, &py::str(&kw.name)?, &value)?;
         }
-        let name = py_str(function).map_err(|()| take_error())?;
-        finish(call_helper("call", &[name.ptr(), tuple.ptr(), dict.ptr()]))
-    }
+        let tuple = py::tuple(args.into_iter())?;
+        call_helper("call", &[&py::str(function)?, &tuple, &dict])
+    };
+    finish(call())
 }
 
 /// `import-module`.
 pub fn import_module(name: &str) -> Result<(), PythonError> {
-    let name = py_str(name).map_err(|()| take_error())?;
-    call_helper("import_module", &[name.ptr()]).map(drop).map_err(|()| take_error())
+    py::str(name).and_then(|name| call_helper("import_module", &[&name])).map(drop).map_err(describe)
 }
 
 /// `add-module`.
 pub fn add_module(name: &str, source: &str, is_package: bool) -> Result<(), PythonError> {
-    unsafe {
-        let (name, source) = (py_str(name).map_err(|()| take_error())?, py_str(source).map_err(|()| take_error())?);
-        let flag = Owned::new(ffi::PyBool_FromLong(is_package as _)).map_err(|()| take_error())?;
-        call_helper("add_module", &[name.ptr(), source.ptr(), flag.ptr()]).map(drop).map_err(|()| take_error())
-    }
+    let add = || call_helper("add_module", &[&py::str(name)?, &py::str(source)?, &py::bool(is_package)?]);
+    add().map(drop).map_err(describe)
 }
 
 /// Per instance: set once the instance's first call has run
 /// `_pycomponent.on_instance_start`. It is false in the snapshot.
-static mut INSTANCE_STARTED: bool = false;
+static INSTANCE_STARTED: AtomicBool = AtomicBool::new(false);
 
 /// `__wasi_prestat_t`: a tag (0 = directory) and the length of its name.
 #[repr(C)]
@@ -216,21 +171,27 @@ unsafe extern "C" {
 pub(crate) fn register_granted_directories() {
     for fd in 3u32.. {
         let mut prestat = Prestat { tag: 0, name_len: 0 };
-        // SAFETY: plain WASI calls with buffers of the sizes they are given.
-        unsafe {
-            if fd_prestat_get(fd, &mut prestat) != 0 {
-                break;
-            }
-            if prestat.tag != 0 {
-                continue;
-            }
-            let mut name = vec![0u8; prestat.name_len as usize];
-            if fd_prestat_dir_name(fd, name.as_mut_ptr(), prestat.name_len) != 0 {
-                continue;
-            }
-            if let Ok(name) = CString::new(name) {
-                __wasilibc_register_preopened_fd(fd as c_int, name.as_ptr());
-            }
+        // SAFETY: a WASI call writing into a buffer of its own type.
+        if unsafe { fd_prestat_get(fd, &mut prestat) } != 0 {
+            // EBADF: no more granted directories.
+            break;
+        }
+        if prestat.tag != 0 {
+            continue;
+        }
+        let mut name = vec![0u8; prestat.name_len as usize];
+        // SAFETY: the buffer has exactly the length the call is given.
+        if unsafe { fd_prestat_dir_name(fd, name.as_mut_ptr(), prestat.name_len) } != 0 {
+            eprintln!("pycomponent: the name of granted directory {fd} cannot be read");
+            continue;
+        }
+        let Ok(name) = CString::new(name) else {
+            eprintln!("pycomponent: granted directory {fd} has a NUL in its name");
+            continue;
+        };
+        // SAFETY: a NUL-terminated path that wasi-libc copies.
+        if unsafe { __wasilibc_register_preopened_fd(fd as c_int, name.as_ptr()) } != 0 {
+            eprintln!("pycomponent: granted directory {name:?} could not be registered");
         }
     }
 }
@@ -239,14 +200,11 @@ pub(crate) fn register_granted_directories() {
 /// per-instance start-up once.
 pub fn ensure_instance_started() {
     ensure_started();
-    // SAFETY: the guest is single-threaded.
-    unsafe {
-        if !INSTANCE_STARTED {
-            INSTANCE_STARTED = true;
-            register_granted_directories();
-            if call_helper("on_instance_start", &[]).is_err() {
-                ffi::PyErr_Clear();
-            }
+    if !INSTANCE_STARTED.swap(true, Ordering::Relaxed) {
+        register_granted_directories();
+        if let Err(err) = call_helper("on_instance_start", &[]) {
+            let err = describe(err);
+            eprintln!("pycomponent: instance start-up failed: {}: {}", err.type_name, err.message);
         }
     }
 }
@@ -257,9 +215,28 @@ pub const SNAPSHOT_STDLIB: &str = "/usr/local/lib/python3.11";
 /// Modules imported into the snapshot, so that instances start with them
 /// loaded: the ones most programs use.
 const PRELOAD: &[&str] = &[
-    "abc", "base64", "collections", "copy", "dataclasses", "datetime", "decimal", "enum", "functools",
-    "hashlib", "itertools", "json", "math", "operator", "random", "re", "string", "struct", "textwrap",
-    "traceback", "types", "typing",
+    "abc",
+    "base64",
+    "collections",
+    "copy",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "enum",
+    "functools",
+    "hashlib",
+    "itertools",
+    "json",
+    "math",
+    "operator",
+    "random",
+    "re",
+    "string",
+    "struct",
+    "textwrap",
+    "traceback",
+    "types",
+    "typing",
 ];
 
 /// Builds the snapshot's state: starts CPython, embeds the standard library
@@ -267,17 +244,11 @@ const PRELOAD: &[&str] = &[
 /// the Python error.
 pub fn prepare_snapshot() -> Result<usize, PythonError> {
     ensure_started();
-    let root = py_str(SNAPSHOT_STDLIB).map_err(|()| take_error())?;
-    let preload = unsafe {
-        let list = Owned::new(ffi::PyList_New(PRELOAD.len() as _)).map_err(|()| take_error())?;
-        for (i, name) in PRELOAD.iter().enumerate() {
-            ffi::PyList_SetItem(list.ptr(), i as _, py_str(name).map_err(|()| take_error())?.into_raw());
-        }
-        list
+    let embed = || -> PyResult<usize> {
+        let preload =
+            py::list(PRELOAD.iter().map(|name| py::str(name)).collect::<PyResult<Vec<_>>>()?.into_iter())?;
+        let count = call_helper("embed_stdlib", &[&py::str(SNAPSHOT_STDLIB)?, &preload])?;
+        Ok(py::int_value(&count)?.unwrap_or(0).max(0) as usize)
     };
-    let count = call_helper("embed_stdlib", &[root.ptr(), preload.ptr()]).map_err(|()| take_error())?;
-    unsafe {
-        let mut overflow = 0;
-        Ok(ffi::PyLong_AsLongLongAndOverflow(count.ptr(), &mut overflow) as usize)
-    }
+    embed().map_err(describe)
 }

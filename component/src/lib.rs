@@ -1,20 +1,20 @@
 //! The pycomponent guest: CPython 3.11 behind the WIT interface of `../wit`.
 //!
-//! `interp` owns the interpreter, `convert` the value mapping, `ffi` the C API
-//! declarations; this file connects them to the generated bindings.
+//! `interp` owns the interpreter, `convert` the value mapping, `py` the safe
+//! layer over CPython's C API (pyo3-ffi); this file connects them to the
+//! generated bindings.
 //!
 //! Built without features, the crate is world `python` (host functions
 //! imported through `host_bridge`); with feature `http`, it is world
 //! `http-app`, whose requests `http` serves.
 
 mod convert;
-mod ffi;
 #[cfg(not(feature = "http"))]
 mod host_bridge;
 #[cfg(feature = "http")]
 mod http;
 mod interp;
-mod pyobj;
+mod py;
 
 use exports::pycomponent::python::interpreter::{Evaluation, Execution, Guest};
 use pycomponent::python::types::{KeywordArgument, Value};

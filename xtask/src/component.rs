@@ -15,7 +15,7 @@ use crate::cpython::{self, Artifacts};
 use crate::shell::{self, Step};
 use crate::versions::LLVM_MAJOR;
 use crate::workspace_root;
-use crate::{cache, tools, trap_imports, versions};
+use crate::{cache, tools, versions};
 
 /// Debian's Rust toolchain for the guest (rustc-web, cargo-web): rustup's
 /// toolchain has no wasm32 standard library and cannot download one.
@@ -73,8 +73,8 @@ fn cache_key(cpython: &Artifacts) -> Result<cache::Key> {
         "component/Cargo.toml",
         "component/Cargo.lock",
         "component/build.rs",
+        "component/pyo3-config.txt",
         "xtask/src/component.rs",
-        "xtask/src/trap_imports.rs",
     ] {
         key.file(file, &root.join(file))?;
     }
@@ -145,6 +145,24 @@ fn build_guest(cpython: &Artifacts, feature: Option<&str>, logs: &Path) -> Resul
         format!("guest crate, world {}, for wasm32-wasip1 (Debian rustc-web, build-std)", world_of(feature)),
         logs.join(format!("guest-{name}.log")),
     )?;
+    let mut cargo = guest_cargo(cpython, DEBIAN_CARGO);
+    cargo.args(["build", "--release", "-Zbuild-std=std,panic_abort", "--target", "wasm32-wasip1"]);
+    if let Some(feature) = feature {
+        cargo.args(["--features", feature]);
+    }
+    step.run(&mut cargo)?;
+    let built = guest_dir.join("target/wasm32-wasip1/release/pycomponent_guest.wasm");
+    let copy = root.join(format!("target/component/guest-{name}.wasm"));
+    fs::copy(&built, &copy).with_context(|| format!("copying {}", built.display()))?;
+    step.finish();
+    Ok(copy)
+}
+
+/// `program` (Debian's cargo or cargo-clippy) set up for the guest crate:
+/// Debian's rustc, the wasm32 link flags, the CPython build to link and
+/// pyo3-ffi's configuration, and none of the outer cargo's variables.
+fn guest_cargo(cpython: &Artifacts, program: &str) -> Command {
+    let guest_dir = workspace_root().join("component");
     let clang_rt = format!("/usr/lib/llvm-{LLVM_MAJOR}/lib/clang/{LLVM_MAJOR}/lib/wasi");
     let rustflags = [
         "-C link-self-contained=no".to_string(),
@@ -153,7 +171,7 @@ fn build_guest(cpython: &Artifacts, feature: Option<&str>, logs: &Path) -> Resul
         format!("-C link-arg={WASI_LIBC_LIB}/crt1-reactor.o"),
     ]
     .join(" ");
-    let mut cargo = Command::new(DEBIAN_CARGO);
+    let mut cargo = Command::new(program);
     // A nested build under `cargo xtask` inherits the outer cargo's and
     // rustup's variables; they would point it at the host toolchain.
     for (key, _) in std::env::vars_os() {
@@ -161,10 +179,6 @@ fn build_guest(cpython: &Artifacts, feature: Option<&str>, logs: &Path) -> Resul
         if key.starts_with("CARGO") || key.starts_with("RUSTUP") || key.starts_with("RUST") {
             cargo.env_remove(key.as_ref());
         }
-    }
-    cargo.args(["build", "--release", "-Zbuild-std=std,panic_abort", "--target", "wasm32-wasip1"]);
-    if let Some(feature) = feature {
-        cargo.args(["--features", feature]);
     }
     cargo
         .env("PATH", "/usr/bin:/bin")
@@ -174,13 +188,32 @@ fn build_guest(cpython: &Artifacts, feature: Option<&str>, logs: &Path) -> Resul
         .env("RUSTFLAGS", rustflags)
         .env("PYCOMPONENT_CPYTHON_LIB", cpython.dir.join("wasm/lib"))
         .env("PYCOMPONENT_CLANG_RT", clang_rt)
+        // pyo3-ffi's build script: CPython 3.11, static, 32-bit, our link lines.
+        .env("PYO3_CONFIG_FILE", guest_dir.join("pyo3-config.txt"))
         .current_dir(&guest_dir);
-    step.run(&mut cargo)?;
-    let built = guest_dir.join("target/wasm32-wasip1/release/pycomponent_guest.wasm");
-    let copy = root.join(format!("target/component/guest-{name}.wasm"));
-    fs::copy(&built, &copy).with_context(|| format!("copying {}", built.display()))?;
-    step.finish();
-    Ok(copy)
+    cargo
+}
+
+/// Debian's clippy, for the guest: cargo looks for subcommands in
+/// `~/.cargo/bin` first, where rustup's `cargo-clippy` lives, so it is
+/// called directly.
+const DEBIAN_CARGO_CLIPPY: &str = "/usr/bin/cargo-clippy";
+
+/// `cargo clippy -D warnings` over the guest crate for wasm32-wasip1, in
+/// both worlds: the crate that holds the guest's unsafe code is linted for
+/// the target it runs on (32-bit pointers, the WASI imports).
+pub fn clippy() -> Result<()> {
+    let cpython = cpython::build(false)?;
+    for feature in [None, Some("http")] {
+        eprintln!("==> test: clippy of the guest crate, world {} (wasm32-wasip1)", world_of(feature));
+        let mut clippy = guest_cargo(&cpython, DEBIAN_CARGO_CLIPPY);
+        clippy.args(["clippy", "--release", "-Zbuild-std=std,panic_abort", "--target", "wasm32-wasip1"]);
+        if let Some(feature) = feature {
+            clippy.args(["--features", feature]);
+        }
+        shell::run(clippy.args(["--", "-D", "warnings"]))?;
+    }
+    Ok(())
 }
 
 fn world_of(feature: Option<&str>) -> &'static str {
@@ -188,23 +221,17 @@ fn world_of(feature: Option<&str>) -> &'static str {
 }
 
 /// Runs the guest's `wizer-initialize` (start CPython, embed the stdlib,
-/// preload modules) and writes the snapshot. Every import other than WASI is
-/// given a stub that traps: nothing may call the host while the snapshot
-/// is made.
+/// preload modules) and writes the snapshot. Every import other than WASI
+/// traps (`-W unknown-imports-trap=y`): nothing may call the host while the
+/// snapshot is made.
 fn pre_initialize(cpython: &Artifacts, core: &Path, snapshot: &Path, log: &Path) -> Result<()> {
     let step = Step::start(
         format!("pre-initialize {}: start CPython, embed the stdlib, snapshot (wizer)", file_name(core)),
         log.to_path_buf(),
     )?;
     let wasmtime = tools::ensure(versions::WASMTIME_CLI, &cache::root()?)?;
-    let core_bytes = fs::read(core).with_context(|| format!("reading {}", core.display()))?;
     let mut wizer = Command::new(&wasmtime);
-    wizer.args(["wizer", "-S", "cli=y", "--init-func", "wizer-initialize"]);
-    for (i, module) in trap_imports::non_wasi_import_modules(&core_bytes)?.iter().enumerate() {
-        let stubs = snapshot.with_extension(format!("trap{i}.wasm"));
-        fs::write(&stubs, trap_imports::module_for(&core_bytes, module)?)?;
-        wizer.arg("--preload").arg(format!("{module}={}", stubs.display()));
-    }
+    wizer.args(["wizer", "-S", "cli=y", "-W", "unknown-imports-trap=y", "--init-func", "wizer-initialize"]);
     wizer
         .arg("--dir")
         .arg(format!("{}::{GUEST_STDLIB}", cpython.stdlib().display()))

@@ -9,11 +9,11 @@ mod cache;
 mod component;
 mod cpython;
 mod js;
+mod pytests;
 mod shell;
 mod sources;
 mod toolchain;
 mod tools;
-mod trap_imports;
 mod versions;
 
 use std::path::{Path, PathBuf};
@@ -171,10 +171,27 @@ pub fn build_cli() -> Result<()> {
 fn test() -> Result<()> {
     toolchain::ensure()?;
     component::build()?;
-    eprintln!("==> test: cargo fmt --check");
-    shell::run(cargo().args(["fmt", "--all", "--check"]))?;
+    // The guest and the fuzz targets are crates of their own, outside the
+    // workspace: each is formatted and linted by name.
+    for manifest in ["Cargo.toml", "component/Cargo.toml", "fuzz/Cargo.toml"] {
+        eprintln!("==> test: cargo fmt --check ({manifest})");
+        shell::run(cargo().args(["fmt", "--all", "--check", "--manifest-path", manifest]))?;
+    }
     eprintln!("==> test: cargo clippy");
     shell::run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    component::clippy()?;
+    eprintln!("==> test: cargo clippy of the fuzz targets (fuzz/)");
+    shell::run(cargo().args([
+        "clippy",
+        "--manifest-path",
+        "fuzz/Cargo.toml",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    eprintln!("==> test: Python unit tests of the guest's Python code (component/tests)");
+    pytests::run()?;
     eprintln!("==> test: cargo test");
     // The HTTP tests run the built apps under the third-party `wasmtime serve` too.
     let wasmtime_cli = tools::ensure(versions::WASMTIME_CLI, &cache::root()?)?;

@@ -73,6 +73,7 @@ pub const DEBIAN_PACKAGES: &[(&str, &[&str])] = &[
         &["clang-22", "lld-22", "llvm-22", "libclang-rt-22-dev-wasm32", "wasi-libc"],
     ),
     ("Rust to wasm32 (the guest crate)", &["rustc-web", "cargo-web", "rust-web-src"]),
+    ("linting the guest crate for wasm32 in `cargo xtask test`", &["rust-web-clippy"]),
     (
         "native CPython and the source steps",
         &[

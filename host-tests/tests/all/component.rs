@@ -47,6 +47,30 @@ fn values_come_back_losslessly() {
     );
 }
 
+/// Subclasses of int, float and str are converted by their C-level value:
+/// their own `__str__`, `__repr__`, `__len__` or metaclass `__instancecheck__`
+/// never decide what crosses the boundary (the WIT contract says a big-int
+/// is decimal digits).
+#[test]
+fn subclasses_convert_by_their_value_not_their_python_methods() {
+    let mut py = instance();
+    py.exec(
+        "class Meta(type):\n    def __instancecheck__(cls, obj): raise AssertionError('isinstance ran')\n\
+         class I(int, metaclass=Meta):\n    def __str__(self): return 'not digits'\n    \
+         def __repr__(self): return 'not digits'\n    def __index__(self): raise AssertionError('index ran')\n\
+         class S(str):\n    def __len__(self): raise AssertionError('len ran')\n\
+         class F(float):\n    def __float__(self): raise AssertionError('float ran')\n",
+    )
+    .unwrap()
+    .result
+    .unwrap();
+    assert_eq!(eval(&mut py, "I(2**70)"), Value::BigInt("1180591620717411303424".into()));
+    assert_eq!(eval(&mut py, "I(-2**64)"), Value::BigInt("-18446744073709551616".into()));
+    assert_eq!(eval(&mut py, "I(7)"), Value::Int(7));
+    assert_eq!(eval(&mut py, "S('text')"), Value::Str("text".into()));
+    assert_eq!(eval(&mut py, "F(0.5)"), Value::Float(0.5));
+}
+
 #[test]
 fn values_go_in_losslessly() {
     let mut py = instance();

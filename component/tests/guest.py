@@ -1,0 +1,110 @@
+"""Loads the guest's Python files into this interpreter as the guest does,
+and puts the interpreter back after each test.
+
+The guest (component/src/interp.rs) runs bootstrap.py in a fresh module
+``_pycomponent`` whose code is named ``<string>``; the HTTP build
+(component/src/http.rs) then adds ``pycomponent`` and ``pycomponent.http``
+with ``add_module`` and calls into them with ``call``. Loading the
+bootstrap takes over ``sys.stdout``, ``sys.stderr`` and ``sys.meta_path``
+of this process, so every test gets a fresh copy and its own ``__main__``,
+and everything is restored when it ends.
+"""
+
+import builtins
+import gc
+import importlib
+import os
+import sys
+import types
+import unittest
+
+SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+
+
+def source(name):
+    with open(os.path.join(SRC, name), encoding="utf-8") as f:
+        return f.read()
+
+
+def load_bootstrap():
+    """A fresh ``_pycomponent``: what ``interp::ensure_started`` makes."""
+    module = types.ModuleType("_pycomponent")
+    module.__builtins__ = builtins
+    sys.modules["_pycomponent"] = module
+    exec(compile(source("bootstrap.py"), "<string>", "exec"), module.__dict__)
+    return module
+
+
+def load_http(boot):
+    """``pycomponent.http``, added the way ``http::load_app`` adds it."""
+    boot.add_module("pycomponent", "", True)
+    boot.add_module("pycomponent.http", source("http.py"), False)
+    return importlib.import_module("pycomponent.http")
+
+
+class GuestTestCase(unittest.TestCase):
+    """A test with a fresh bootstrap in ``self.boot`` and a fresh
+    ``__main__``; ``self.main`` is the latter's namespace."""
+
+    def setUp(self):
+        saved = {
+            name: getattr(sys, name) for name in ("stdout", "stderr", "__stdout__", "__stderr__", "argv")
+        }
+        saved_path, saved_meta_path = sys.path[:], sys.meta_path[:]
+        saved_importer_cache, saved_modules = dict(sys.path_importer_cache), dict(sys.modules)
+
+        def restore():
+            for name, value in saved.items():
+                setattr(sys, name, value)
+            sys.path[:], sys.meta_path[:] = saved_path, saved_meta_path
+            sys.path_importer_cache.clear()
+            sys.path_importer_cache.update(saved_importer_cache)
+            for name in [name for name in sys.modules if name not in saved_modules]:
+                del sys.modules[name]
+            sys.modules.update(saved_modules)
+            importlib.invalidate_caches()
+            # load_app freezes what is alive, as it would in the snapshot.
+            gc.unfreeze()
+
+        self.addCleanup(restore)
+        main = types.ModuleType("__main__")
+        main.__builtins__ = builtins
+        sys.modules["__main__"] = main
+        self.main = main.__dict__
+        self.boot = load_bootstrap()
+
+    def error(self, helper, *args):
+        """What the Rust side gets when ``_pycomponent.<helper>(*args)``
+        raises: the ``describe`` triple. The guest calls helpers from C, so
+        the traceback loses this frame, as it has no Python caller there."""
+        try:
+            getattr(self.boot, helper)(*args)
+        except BaseException as exc:  # noqa: BLE001 - the guest reports any exception
+            exc.__traceback__ = exc.__traceback__.tb_next
+            return self.boot.describe(exc)
+        self.fail(f"{helper}{args!r} raised nothing")
+
+    def output(self):
+        """What the code under test printed since the last call: (stdout, stderr)."""
+        return self.boot.take_output()
+
+
+class HttpTestCase(GuestTestCase):
+    """A test with ``pycomponent.http`` loaded into the fresh guest, in
+    ``self.http``."""
+
+    def setUp(self):
+        super().setUp()
+        self.http = load_http(self.boot)
+
+    def request(self, method="GET", path="/", query="", headers=(), body=b"", scheme="http", authority="example.com"):
+        """Runs ``dispatch`` as ``http::dispatch`` does (by ``call``) and
+        checks the types the Rust side reads back."""
+        args = (method, path, query, list(headers), body, scheme, authority)
+        status, response_headers, response_body = self.boot.call("pycomponent.http.dispatch", args, {})
+        self.assertIs(type(status), int)
+        self.assertIs(type(response_headers), list)
+        for pair in response_headers:
+            self.assertEqual([type(part) for part in pair], [str, str], pair)
+        self.assertIs(type(response_body), bytes)
+        return status, response_headers, response_body

@@ -85,7 +85,7 @@ fn cache_key(cpython: &Artifacts) -> Result<cache::Key> {
     );
     key.data("preview1 adapter", WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER);
     for (name, version) in
-        crate::toolchain::installed_versions(&["rustc-web", "rust-web-src", "wasi-libc", "lld-22"])?
+        crate::toolchain::installed_versions(&["rustc-web", "rust-web-src", "wasi-libc", versions::LLD_PACKAGE])?
     {
         key.text(&format!("debian {name}"), &version);
     }

@@ -32,8 +32,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Task {
-    /// Install the Debian packages the wasm build needs (clang-22, lld-22,
-    /// wasi-libc, Debian's rustc-web, ...) and the bookworm deb-src entry.
+    /// Install the Debian packages the wasm build needs (clang, lld and LLVM
+    /// of the pinned major version, wasi-libc, Debian's rustc-web, ...) and
+    /// the bookworm deb-src entry.
     /// Idempotent: when everything is there it changes nothing. Needs root
     /// and apt-get only when something is missing.
     Toolchain,
@@ -63,7 +64,8 @@ enum Task {
     /// criterion benches of the Rust library, the workload programs of
     /// bench/workloads, memory per instance, sizes. Writes docs/BENCHMARKS.md,
     /// docs/benchmarks/ratios.svg and docs/benchmarks/results.json. Takes
-    /// about 15 minutes (release builds included).
+    /// about 6 minutes with the release builds warm (docs/BENCHMARKS.md),
+    /// plus their first build.
     Bench {
         /// Fewer runs of everything: checks the pipeline in a few minutes;
         /// the figures are not for the report.

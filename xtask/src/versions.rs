@@ -61,8 +61,25 @@ pub const SQLITE3: SourcePackage = SourcePackage {
 /// Every source package the CPython build downloads.
 pub const ALL_SOURCES: [SourcePackage; 5] = [PYTHON, ZLIB, BZIP2, XZ_UTILS, SQLITE3];
 
-/// Major version of the LLVM toolchain (clang, wasm-ld, llvm-ar) used for wasm32.
-pub const LLVM_MAJOR: u32 = 22;
+/// Major version of the LLVM toolchain (clang, wasm-ld, llvm-ar) used for
+/// wasm32, written once: the constants below and the tool names built from
+/// [`LLVM_MAJOR`] follow it.
+macro_rules! llvm_major {
+    () => {
+        "22"
+    };
+}
+
+/// Major version of the LLVM toolchain used for wasm32.
+pub const LLVM_MAJOR: &str = llvm_major!();
+/// Debian's clang for wasm32.
+pub const CLANG_PACKAGE: &str = concat!("clang-", llvm_major!());
+/// Debian's lld (`wasm-ld`).
+pub const LLD_PACKAGE: &str = concat!("lld-", llvm_major!());
+/// Debian's LLVM tools (`llvm-ar`, `llvm-ranlib`).
+pub const LLVM_PACKAGE: &str = concat!("llvm-", llvm_major!());
+/// Debian's compiler-rt builtins for wasm32.
+pub const CLANG_RT_PACKAGE: &str = concat!("libclang-rt-", llvm_major!(), "-dev-wasm32");
 
 /// Debian packages the build needs, by what they are for. Versions are not
 /// pinned here (bookworm-security replaces them in place); the installed
@@ -70,7 +87,7 @@ pub const LLVM_MAJOR: u32 = 22;
 pub const DEBIAN_PACKAGES: &[(&str, &[&str])] = &[
     (
         "C to wasm32 (CPython and its C libraries)",
-        &["clang-22", "lld-22", "llvm-22", "libclang-rt-22-dev-wasm32", "wasi-libc"],
+        &[CLANG_PACKAGE, LLD_PACKAGE, LLVM_PACKAGE, CLANG_RT_PACKAGE, "wasi-libc"],
     ),
     ("Rust to wasm32 (the guest crate)", &["rustc-web", "cargo-web", "rust-web-src"]),
     ("linting the guest crate for wasm32 in `cargo xtask test`", &["rust-web-clippy"]),

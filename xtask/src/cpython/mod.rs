@@ -30,10 +30,10 @@ use crate::{toolchain, workspace_root, xtask_dir};
 
 /// Debian packages whose installed versions are inputs of the build.
 const TOOLCHAIN_INPUTS: &[&str] = &[
-    "clang-22",
-    "lld-22",
-    "llvm-22",
-    "libclang-rt-22-dev-wasm32",
+    versions::CLANG_PACKAGE,
+    versions::LLD_PACKAGE,
+    versions::LLVM_PACKAGE,
+    versions::CLANG_RT_PACKAGE,
     "wasi-libc",
     "gcc-12",
     "libc6-dev",
@@ -118,7 +118,7 @@ fn cache_key() -> Result<cache::Key> {
     key.tree("recipe/cpython", &xtask.join("src/cpython"))?;
     key.tree("recipe/patches", &xtask.join("patches"))?;
     key.tree("recipe/recipes", &xtask.join("recipes"))?;
-    key.text("llvm major", &versions::LLVM_MAJOR.to_string());
+    key.text("llvm major", versions::LLVM_MAJOR);
     key.file("recipe/src/sources.rs", &xtask.join("src/sources.rs"))?;
     let installed = toolchain::installed_versions(TOOLCHAIN_INPUTS)?;
     for name in TOOLCHAIN_INPUTS {

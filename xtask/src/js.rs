@@ -167,7 +167,7 @@ pub fn test() -> Result<()> {
     let dir = build()?;
     eprintln!("==> test: tsc --strict (adapters/js/test/types-usage.ts)");
     shell::run(Command::new("npm").args(["run", "--silent", "check-types"]).current_dir(&dir))?;
-    eprintln!("==> test: node --test (adapters/js/test/node.test.js)");
+    eprintln!("==> test: node --test (adapters/js/test/*.test.js but the browser suite)");
     shell::run(Command::new("npm").args(["run", "--silent", "test"]).current_dir(&dir))?;
     let browser = ensure_browser()?;
     eprintln!("==> test: headless Chromium (adapters/js/test/browser.test.js)");

@@ -1,5 +1,5 @@
-// The errors the JS API throws: a Python exception as a value, and a run
-// that was stopped from outside.
+// The errors the JS API throws: a Python exception as a value, a run that
+// was stopped from outside, a failed component, and a malformed value from it.
 
 /** A Python exception raised by the code a call ran. The interpreter stays usable. */
 export class PythonError extends Error {
@@ -40,7 +40,8 @@ export class PythonInterruptedError extends Error {
 
 /**
  * The component itself failed (a trap: a bug or an exhausted resource). The
- * interpreter that trapped refuses further calls; load a new one.
+ * interpreter that trapped refuses further calls, with this error too; load a
+ * new one.
  */
 export class PythonTrapError extends Error {
   /**
@@ -50,5 +51,26 @@ export class PythonTrapError extends Error {
   constructor(message, cause) {
     super(message, { cause });
     this.name = 'PythonTrapError';
+  }
+}
+
+/**
+ * The component sent a value that breaks the rules of the node table
+ * (`wit/python.wit`, `interface types`): not a tree, too deep, too large, or
+ * a leaf of the wrong kind. Python never builds such a table, so the guest's
+ * memory may be corrupted: the interpreter is retired like after a trap (on
+ * the calling thread later calls throw PythonTrapError; a worker is replaced
+ * by a fresh interpreter).
+ */
+export class MalformedValueError extends Error {
+  /**
+   * @param {string} rule what is wrong, e.g. `node 3 refers to node 1, which is not after it`
+   * @param {number | null} node the index of the offending node, or null for the table as a whole
+   */
+  constructor(rule, node) {
+    super(`malformed value from the guest: ${rule}`);
+    this.name = 'MalformedValueError';
+    /** The index of the offending node, or null when the table as a whole is wrong. */
+    this.node = node;
   }
 }

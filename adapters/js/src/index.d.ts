@@ -72,8 +72,24 @@ export class PythonInterruptedError extends Error {
   readonly reason: 'timeout' | 'interrupt' | 'worker-exit';
 }
 
-/** The component trapped (a bug or an exhausted resource); that interpreter is unusable. */
+/**
+ * The component trapped (a bug or an exhausted resource); that interpreter is
+ * unusable, and its later calls throw this error too.
+ */
 export class PythonTrapError extends Error {}
+
+/**
+ * The component sent a value that breaks the node-table rules of
+ * `wit/python.wit` (not a tree, nested deeper than 1000 levels, more than
+ * 1 000 000 nodes or 64 MiB of text and bytes in one call, a leaf of the wrong
+ * kind). Its memory may be corrupted, so the interpreter is retired: on the
+ * calling thread later calls throw PythonTrapError; a worker is replaced by a
+ * fresh interpreter.
+ */
+export class MalformedValueError extends Error {
+  /** The index of the offending node, or null when the table as a whole is wrong. */
+  readonly node: number | null;
+}
 
 /** Keyword arguments for `call`, made by `kwargs()`. */
 export interface Kwargs {

@@ -1,7 +1,8 @@
 // pycomponent for JavaScript: CPython 3.11 as a WebAssembly component,
 // transpiled by jco, with an API modelled on Pyodide's.
 
-export { loadPython, Python, kwargs } from './python.js';
+export { kwargs } from './api.js';
+export { loadPython, Python } from './python.js';
 export { loadPythonWorker, PythonWorker } from './worker.js';
-export { PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
+export { MalformedValueError, PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
 export { OpaqueObject, PythonTuple } from './values.js';

@@ -2,9 +2,10 @@
 // instantiating it with the sandboxed WASI and the JS host modules, and the
 // Pyodide-like API over the component's `interpreter` interface.
 
+import { defineExportMethods } from './api.js';
 import { PythonError, PythonTrapError } from './errors.js';
 import { sandboxWasi } from './sandbox-wasi.js';
-import { fromWire, toWire } from './values.js';
+import { fromWire, sizeBudget, toWire } from './values.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 const DIST = new URL('../dist/', import.meta.url);
@@ -79,18 +80,23 @@ export class LineBuffer {
   }
 }
 
-/** The JS arguments of a host call: the positional values, then keyword arguments as one object, if any. */
+/**
+ * The JS arguments of a host call: the positional values, then keyword
+ * arguments as one object, if any. The values of one call share one size
+ * budget; a malformed one throws MalformedValueError.
+ */
 export function jsArguments(args, kwargs) {
-  const values = args.map(fromWire);
-  if (kwargs.length > 0) values.push(Object.fromEntries(kwargs.map((k) => [k.name, fromWire(k.value)])));
+  const budget = sizeBudget();
+  const values = args.map((arg) => fromWire(arg, budget));
+  if (kwargs.length > 0) values.push(Object.fromEntries(kwargs.map((k) => [k.name, fromWire(k.value, budget)])));
   return values;
 }
 
 /** A JS function's result as the component's `result<value, string>` (thrown errors become messages). */
-export function callJsFunction(fn, qualified, args, kwargs) {
+export function callJsFunction(fn, qualified, values) {
   let result;
   try {
-    result = fn(...jsArguments(args, kwargs));
+    result = fn(...values);
   } catch (error) {
     return { tag: 'err', val: describeJsError(error) };
   }
@@ -137,26 +143,48 @@ export function moduleFunctions(name, module) {
 /**
  * A Python interpreter running on the calling thread. Calls are synchronous
  * and block the thread while Python runs; use loadPythonWorker to keep a page
- * responsive or to stop long runs.
+ * responsive or to stop long runs. The methods that call the component
+ * (runPython, eval, exec, call, importModule, addModule) are made from
+ * EXPORT_METHODS (api.js); index.d.ts documents them.
  */
 export class Python {
   #exports;
   #stdout;
   #stderr;
   #jsModules;
-  #trapped = null;
+  #hostFault;
+  #failure = null; // the trap or malformed value that retired this interpreter
   #busy = false;
 
   /** @internal Use loadPython. */
-  constructor(exports, stdout, stderr, jsModules) {
+  constructor(exports, stdout, stderr, jsModules, hostFault) {
     this.#exports = exports;
     this.#stdout = stdout;
     this.#stderr = stderr;
     this.#jsModules = jsModules;
+    this.#hostFault = hostFault;
+  }
+
+  static {
+    defineExportMethods(this, (python, method, args) => python.#callExport(method, args));
+  }
+
+  #callExport(method, args) {
+    const reply = this.#invoke(method.export, method.args(...args));
+    if (method.reply === 'nothing') return undefined;
+    try {
+      return fromWire(reply);
+    } catch (error) {
+      // A table Python never builds: the guest's memory may be corrupted.
+      this.#failure = error;
+      throw error;
+    }
   }
 
   #invoke(name, args) {
-    if (this.#trapped) throw new PythonTrapError(`the interpreter failed earlier and cannot be used: ${this.#trapped.message}`, this.#trapped);
+    if (this.#failure) {
+      throw new PythonTrapError(`the interpreter failed earlier and cannot be used: ${this.#failure.message}`, this.#failure);
+    }
     // A JS function that Python called must not call back into the same
     // interpreter: the component is in the middle of a call (its output
     // capture and return buffers belong to the outer call).
@@ -166,8 +194,8 @@ export class Python {
     try {
       reply = this.#exports[name](...args);
     } catch (error) {
-      this.#trapped = error instanceof Error ? error : new Error(String(error));
-      throw new PythonTrapError(`the component trapped in ${name}: ${this.#trapped.message}`, error);
+      this.#failure = error instanceof Error ? error : new Error(String(error));
+      throw new PythonTrapError(`the component trapped in ${name}: ${this.#failure.message}`, error);
     } finally {
       this.#busy = false;
     }
@@ -175,63 +203,12 @@ export class Python {
     this.#stdout.flush();
     this.#stderr.write(reply.output.stderr);
     this.#stderr.flush();
+    if (this.#hostFault.error) {
+      this.#failure = this.#hostFault.error;
+      throw this.#failure;
+    }
     if (reply.result.tag === 'err') throw new PythonError(reply.result.val);
     return reply.result.val;
-  }
-
-  /**
-   * Runs statements; returns the value of the last one when it is an
-   * expression, else null (like Pyodide's runPython).
-   * @param {string} code
-   */
-  runPython(code) {
-    return fromWire(this.#invoke('run', [code]));
-  }
-
-  /**
-   * Evaluates one expression.
-   * @param {string} expression
-   */
-  eval(expression) {
-    return fromWire(this.#invoke('eval', [expression]));
-  }
-
-  /**
-   * Executes statements.
-   * @param {string} code
-   */
-  exec(code) {
-    this.#invoke('exec', [code]);
-  }
-
-  /**
-   * Calls a function by dotted name (`module.function`, or a global of
-   * `__main__`, or a builtin). A last argument made with `kwargs({...})`
-   * gives keyword arguments.
-   * @param {string} name
-   * @param {...unknown} args
-   */
-  call(name, ...args) {
-    const { positional, keywords } = splitKeywords(args);
-    return fromWire(this.#invoke('call', [name, positional.map(toWire), keywords]));
-  }
-
-  /**
-   * Imports a module (stdlib, added, or a registered JS module).
-   * @param {string} name
-   */
-  importModule(name) {
-    this.#invoke('importModule', [name]);
-  }
-
-  /**
-   * Adds a Python module from source so that `import name` finds it.
-   * @param {string} name
-   * @param {string} source
-   * @param {{ isPackage?: boolean }} [options]
-   */
-  addModule(name, source, options = {}) {
-    this.#invoke('addModule', [name, source, !!options.isPackage]);
   }
 
   /**
@@ -245,26 +222,6 @@ export class Python {
   registerJsModule(name, module) {
     this.#jsModules.set(name, moduleFunctions(name, module));
   }
-}
-
-const KWARGS = Symbol('pycomponent.kwargs');
-
-/**
- * Marks an object as keyword arguments for `call`: `py.call("f", 1, kwargs({ sep: "-" }))`.
- * @param {Record<string, unknown>} values
- */
-export function kwargs(values) {
-  return { [KWARGS]: true, values };
-}
-
-/** Positional arguments and keyword arguments (on the wire) of a call's argument list. */
-export function splitKeywords(args) {
-  const last = args.at(-1);
-  if (last && typeof last === 'object' && last[KWARGS]) {
-    const keywords = Object.entries(last.values).map(([name, value]) => ({ name, value: toWire(value) }));
-    return { positional: args.slice(0, -1), keywords };
-  }
-  return { positional: args, keywords: [] };
 }
 
 /** Turns an output option into a line sink. */
@@ -297,6 +254,38 @@ export async function instantiateInterpreter(options, host, sinks) {
 }
 
 /**
+ * The `pycomponent:python/host` import of an interpreter on the calling
+ * thread: the functions in `jsModules`, called synchronously. A malformed
+ * value in a call's arguments goes into `hostFault.error`: the guest sees an
+ * error, and the export call that is running fails with it when it returns
+ * (Python#invoke), which retires the interpreter.
+ * @param {Map<string, Map<string, Function>>} jsModules
+ * @param {{ error: Error | null }} hostFault
+ */
+export function hostImport(jsModules, hostFault) {
+  return {
+    modules: () => Array.from(jsModules, ([name, functions]) => ({ name, functions: Array.from(functions.keys()) })),
+    call(module, fn, args, kwargs) {
+      // A thrown string is the `err` case of the import's result.
+      if (hostFault.error) throw `the interpreter is being retired: ${hostFault.error.message}`;
+      const function_ = jsModules.get(module)?.get(fn);
+      const qualified = `${module}.${fn}`;
+      if (!function_) throw `JS function ${qualified} is not registered`;
+      let values;
+      try {
+        values = jsArguments(args, kwargs);
+      } catch (error) {
+        hostFault.error = error;
+        throw `the interpreter is being retired: ${error.message}`;
+      }
+      const result = callJsFunction(function_, qualified, values);
+      if (result.tag === 'err') throw result.val;
+      return result.val;
+    },
+  };
+}
+
+/**
  * Loads a Python interpreter on the calling thread.
  * @param {import('./index.js').LoadPythonOptions} [options]
  * @returns {Promise<Python>}
@@ -305,18 +294,8 @@ export async function loadPython(options = {}) {
   const stdout = outputSink(options.stdout, (line) => console.log(line));
   const stderr = outputSink(options.stderr, (line) => console.warn(line));
   const jsModules = new Map();
-  const host = {
-    modules: () => Array.from(jsModules, ([name, functions]) => ({ name, functions: Array.from(functions.keys()) })),
-    call(module, fn, args, kwargs) {
-      const function_ = jsModules.get(module)?.get(fn);
-      const qualified = `${module}.${fn}`;
-      // A thrown string is the `err` case of the import's result.
-      if (!function_) throw `JS function ${qualified} is not registered`;
-      const result = callJsFunction(function_, qualified, args, kwargs);
-      if (result.tag === 'err') throw result.val;
-      return result.val;
-    },
-  };
+  const hostFault = { error: null };
+  const host = hostImport(jsModules, hostFault);
   const exports = await instantiateInterpreter(options, host, { stdout, stderr });
-  return new Python(exports, stdout, stderr, jsModules);
+  return new Python(exports, stdout, stderr, jsModules, hostFault);
 }

@@ -1,9 +1,17 @@
 // The value mapping between JavaScript and the component's `value` (a flat
 // node table, `wit/python.wit`): toWire turns a JS value into nodes, fromWire
-// turns nodes into a JS value.
+// turns nodes into a JS value, refusing a table that breaks the contract.
+
+import { MalformedValueError } from './errors.js';
 
 /** Nesting limit of a value, as in the component: deeper (or cyclic) values are refused. */
 export const MAX_DEPTH = 1000;
+
+/** The most nodes the values of one call may carry from the guest (as in the guest and the Wasmtime adapter). */
+export const MAX_NODES = 1_000_000;
+
+/** The most text, bytes and big-int digits the values of one call may carry from the guest (as there too). */
+export const MAX_PAYLOAD = 64 << 20;
 
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
@@ -92,53 +100,189 @@ function nodeOf(v, depth, add) {
  * The JS value of a node table: None -> null, int -> number (BigInt beyond
  * 2^53), bytes -> Uint8Array, list -> Array, tuple -> PythonTuple, dict ->
  * plain object when every key is a str, else Map; set/frozenset -> Set.
+ *
+ * The table comes from the guest, whose memory may be corrupted, so it is
+ * checked first (checkTable) and refused with a MalformedValueError that
+ * names the rule and the node. `budget` is what the values of one call may
+ * still spend (sizeBudget); the values of one call share it.
  * @param {{ nodes: Array<any> }} value
+ * @param {{ nodes: number, payload: number }} [budget]
  * @returns {unknown}
  */
-export function fromWire(value) {
-  const { nodes } = value;
-  const at = (index) => {
-    const node = nodes[index];
-    if (node === undefined) throw new RangeError(`value refers to missing node ${index}`);
-    switch (node.tag) {
+export function fromWire(value, budget = sizeBudget()) {
+  const nodes = checkTable(value, budget);
+  // Every child comes after its parent, so from the last node back each
+  // container finds its items built. No recursion: depth costs no stack.
+  const values = new Array(nodes.length);
+  for (let i = nodes.length - 1; i >= 0; i--) values[i] = build(nodes[i], values);
+  return values[0];
+}
+
+/**
+ * What the values of one call may carry, as in the guest and the Wasmtime
+ * adapter: MAX_NODES nodes and MAX_PAYLOAD of str, bytes, big-int digits and
+ * opaque type names and reprs. Text counts in UTF-16 code units, which are
+ * never more than its UTF-8 bytes: whatever the guest may send passes.
+ * @returns {{ nodes: number, payload: number }}
+ */
+export function sizeBudget() {
+  return { nodes: MAX_NODES, payload: MAX_PAYLOAD };
+}
+
+const BIG_INT_TEXT = /^-?[0-9]+$/;
+
+/**
+ * The nodes of `value` once they are known to form a value: a non-empty
+ * list whose node 0 is the root and every other node the child of exactly
+ * one earlier node, nested at most MAX_DEPTH levels, within `budget`, with
+ * leaves of the types jco gives (s64 as BigInt, list<u8> as Uint8Array).
+ * Spends the nodes and payload from `budget`.
+ */
+function checkTable(value, budget) {
+  const nodes = value?.nodes;
+  if (!Array.isArray(nodes)) throw new MalformedValueError('the value has no list of nodes', null);
+  const count = nodes.length;
+  if (count === 0) throw new MalformedValueError('the value has no nodes', null);
+  if (count > budget.nodes) {
+    throw new MalformedValueError(`more than ${MAX_NODES} nodes in the values of one call`, null);
+  }
+  const parent = new Int32Array(count).fill(-1);
+  const depth = new Uint16Array(count);
+  let payload = 0;
+  const adopt = (index, child) => {
+    if (!Number.isInteger(child) || child < 0) {
+      throw new MalformedValueError(`node ${index} has a child index that is not a u32 (${describe(child)})`, index);
+    }
+    if (child === index) throw new MalformedValueError(`node ${index} refers to itself`, index);
+    if (child < index) {
+      throw new MalformedValueError(`node ${index} refers back to node ${child} (a child comes after its parent)`, index);
+    }
+    if (child >= count) {
+      throw new MalformedValueError(`node ${index} refers to node ${child}, past the last node (${count - 1})`, index);
+    }
+    if (parent[child] !== -1) {
+      throw new MalformedValueError(`node ${child} is a child of both node ${parent[child]} and node ${index} (a value is a tree)`, child);
+    }
+    if (depth[index] >= MAX_DEPTH) {
+      throw new MalformedValueError(`node ${child} nests deeper than ${MAX_DEPTH} levels`, child);
+    }
+    parent[child] = index;
+    depth[child] = depth[index] + 1;
+  };
+  const leaf = (index, ok, what) => {
+    if (!ok) throw new MalformedValueError(`node ${index} (${nodes[index].tag}) does not hold ${what}`, index);
+  };
+  for (let i = 0; i < count; i++) {
+    // Parents come first: a node no earlier node adopted is unreachable.
+    if (i > 0 && parent[i] === -1) {
+      throw new MalformedValueError(`node ${i} is not part of the value (no node refers to it)`, i);
+    }
+    const node = nodes[i];
+    if (node === null || typeof node !== 'object') {
+      throw new MalformedValueError(`node ${i} is not a node (${describe(node)})`, i);
+    }
+    const { tag, val } = node;
+    switch (tag) {
       case 'none':
-        return null;
+        break;
       case 'boolean':
+        leaf(i, typeof val === 'boolean', 'a boolean');
+        break;
+      case 'int':
+        leaf(i, typeof val === 'bigint' && val >= I64_MIN && val <= I64_MAX, 'an s64 as a BigInt');
+        break;
       case 'float':
-      case 'str':
-        return node.val;
-      case 'int': {
-        const n = BigInt(node.val);
-        return n >= -SAFE_MAX && n <= SAFE_MAX ? Number(n) : n;
-      }
+        leaf(i, typeof val === 'number', 'a number');
+        break;
       case 'big-int':
-        return BigInt(node.val);
+        leaf(i, typeof val === 'string' && BIG_INT_TEXT.test(val), "decimal text (an optional '-' and digits)");
+        payload += val.length;
+        break;
+      case 'str':
+        leaf(i, typeof val === 'string', 'a string');
+        payload += val.length;
+        break;
       case 'bytes':
-        return new Uint8Array(node.val);
+        leaf(i, val instanceof Uint8Array, 'a Uint8Array');
+        payload += val.length;
+        break;
+      case 'opaque':
+        leaf(i, typeof val?.typeName === 'string' && typeof val.repr === 'string', 'a type name and a repr');
+        payload += val.typeName.length + val.repr.length;
+        break;
       case 'list':
-        return Array.from(node.val, at);
       case 'tuple':
-        return PythonTuple.from(node.val, at);
       case 'set':
       case 'frozenset':
-        return new Set(Array.from(node.val, at));
-      case 'dict': {
-        const entries = node.val.map(([k, v]) => [at(k), at(v)]);
-        if (!entries.every(([k]) => typeof k === 'string')) return new Map(entries);
-        const object = {};
-        // defineProperty: a "__proto__" key is data, not the prototype.
-        for (const [k, v] of entries) {
-          Object.defineProperty(object, k, { value: v, enumerable: true, writable: true, configurable: true });
+        leaf(i, val instanceof Uint32Array || Array.isArray(val), 'a list of indices');
+        for (const child of val) adopt(i, child);
+        break;
+      case 'dict':
+        leaf(i, Array.isArray(val), 'a list of (key, value) index pairs');
+        for (const pair of val) {
+          leaf(i, Array.isArray(pair) && pair.length === 2, 'a list of (key, value) index pairs');
+          adopt(i, pair[0]);
+          adopt(i, pair[1]);
         }
-        return object;
-      }
-      case 'opaque':
-        return new OpaqueObject(node.val.typeName, node.val.repr);
+        break;
       default:
-        throw new TypeError(`unknown value node ${JSON.stringify(node.tag)}`);
+        throw new MalformedValueError(`node ${i} has an unknown tag (${describe(tag)})`, i);
     }
-  };
-  return at(0);
+    if (payload > budget.payload) {
+      throw new MalformedValueError(
+        `node ${i} passes the ${MAX_PAYLOAD >> 20} MiB of text and bytes the values of one call may carry`,
+        i,
+      );
+    }
+  }
+  budget.nodes -= count;
+  budget.payload -= payload;
+  return nodes;
+}
+
+/** The JS value of a checked node whose children are in `values`. */
+function build(node, values) {
+  const item = (index) => values[index];
+  switch (node.tag) {
+    case 'none':
+      return null;
+    case 'boolean':
+    case 'float':
+    case 'str':
+      return node.val;
+    case 'int':
+      return node.val >= -SAFE_MAX && node.val <= SAFE_MAX ? Number(node.val) : node.val;
+    case 'big-int':
+      return BigInt(node.val);
+    case 'bytes':
+      return new Uint8Array(node.val);
+    case 'list':
+      return Array.from(node.val, item);
+    case 'tuple':
+      return PythonTuple.from(node.val, item);
+    case 'set':
+    case 'frozenset':
+      return new Set(Array.from(node.val, item));
+    case 'dict': {
+      const entries = node.val.map(([k, v]) => [values[k], values[v]]);
+      if (!entries.every(([k]) => typeof k === 'string')) return new Map(entries);
+      const object = {};
+      // defineProperty: a "__proto__" key is data, not the prototype.
+      for (const [k, v] of entries) {
+        Object.defineProperty(object, k, { value: v, enumerable: true, writable: true, configurable: true });
+      }
+      return object;
+    }
+    case 'opaque':
+      return new OpaqueObject(node.val.typeName, node.val.repr);
+  }
+}
+
+/** A short description of a value that is not what it should be, for an error message. */
+function describe(x) {
+  if (typeof x === 'string') return JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}...` : x);
+  if (typeof x === 'number' || typeof x === 'bigint' || typeof x === 'boolean') return String(x);
+  return x === null ? 'null' : `a ${typeof x}`;
 }
 
 /**

@@ -3,10 +3,11 @@
 // not block the page, and a run can be stopped by a timeout or interrupt(),
 // which end the worker and start a fresh one.
 
+import { defineExportMethods } from './api.js';
 import { canShareMemory, createChannel, send } from './host-channel.js';
 import { PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
-import { coreModule, describeJsError, jsArguments, moduleFunctions, outputSink, splitKeywords, wireResult } from './python.js';
-import { encodeJson, fromWire, toWire } from './values.js';
+import { coreModule, describeJsError, jsArguments, moduleFunctions, outputSink, wireResult } from './python.js';
+import { encodeJson, fromWire } from './values.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 const ENTRY = new URL('./worker-entry.js', import.meta.url);
@@ -48,7 +49,8 @@ function workerOptions(options, module) {
  * call that exceeds its timeout, or is stopped by interrupt(), rejects with
  * PythonInterruptedError and the worker is replaced by a fresh interpreter:
  * globals and imports are lost, registered JS modules and added modules are
- * kept.
+ * kept. The methods that call the component are made from EXPORT_METHODS
+ * (api.js), async; index.d.ts documents them.
  */
 export class PythonWorker {
   #options;
@@ -73,6 +75,19 @@ export class PythonWorker {
     this.#stdout = outputSink(options.stdout, (line) => console.log(line));
     this.#stderr = outputSink(options.stderr, (line) => console.warn(line));
     this.timeout = options.timeout ?? Infinity;
+  }
+
+  static {
+    defineExportMethods(this, (worker, method, args) => worker.#callExport(method, args));
+  }
+
+  async #callExport(method, args) {
+    const options = method.callOptionsAt === undefined ? {} : (args[method.callOptionsAt] ?? {});
+    const exportArgs = method.args(...args);
+    const value = await this.#request(method, exportArgs, options.timeout);
+    // A fresh worker adds again the modules added so far.
+    if (method.export === 'addModule') this.#sources.set(exportArgs[0], exportArgs);
+    return value;
   }
 
   /** @internal Starts a worker and resolves when its interpreter is ready. */
@@ -158,8 +173,17 @@ export class PythonWorker {
     if (!function_) {
       result = { tag: 'err', val: `JS function ${qualified} is not registered` };
     } else {
+      let values;
       try {
-        result = wireResult(await function_(...jsArguments(args, kwargs)), qualified);
+        values = jsArguments(args, kwargs);
+      } catch (error) {
+        // The guest's memory may be corrupted: the call fails with the
+        // MalformedValueError and the worker is replaced (it is not answered).
+        this.#stop(generation, error);
+        return;
+      }
+      try {
+        result = wireResult(await function_(...values), qualified);
       } catch (error) {
         result = { tag: 'err', val: describeJsError(error) };
       }
@@ -177,6 +201,7 @@ export class PythonWorker {
     this.#starting = started;
   }
 
+  /** Runs `method` with the export's arguments on the worker; its decoded value, if it has one. */
   #request(method, args, timeout = this.timeout) {
     const run = async () => {
       if (this.#closed) throw new Error('the Python worker was terminated');
@@ -186,16 +211,27 @@ export class PythonWorker {
       const id = this.#nextId++;
       const result = new Promise((resolve, reject) => (generation.pending = { id, resolve, reject }));
       generation.worker.busy(true);
-      generation.worker.post({ type: 'call', id, method, args });
+      generation.worker.post({ type: 'call', id, method: method.export, args });
       let timer;
       if (Number.isFinite(timeout)) {
-        timer = setTimeout(() => this.#stop(generation, 'timeout', `Python ran longer than the ${timeout} ms timeout`), timeout);
+        const error = () => interruption('timeout', `Python ran longer than the ${timeout} ms timeout`);
+        timer = setTimeout(() => this.#stop(generation, error()), timeout);
       }
+      let reply;
       try {
-        return await result;
+        reply = await result;
       } finally {
         clearTimeout(timer);
         if (generation === this.#generation) generation.worker.busy(false);
+      }
+      if (method.reply === 'nothing') return undefined;
+      // Decoded before the next queued call starts, so that a malformed
+      // value replaces this worker before anything else runs on it.
+      try {
+        return fromWire(reply);
+      } catch (error) {
+        if (generation === this.#generation) this.#restart();
+        throw error;
       }
     };
     const call = this.#queue.then(run, run);
@@ -203,69 +239,15 @@ export class PythonWorker {
     return call;
   }
 
-  #stop(generation, reason, text) {
+  /** Ends the running call with `error` and replaces the worker. */
+  #stop(generation, error) {
     if (generation !== this.#generation || !generation.pending) return;
     const pending = generation.pending;
     generation.pending = null;
     this.#restart();
     this.#stdout.flush();
     this.#stderr.flush();
-    pending.reject(new PythonInterruptedError(`${text}; the worker was restarted (globals and imports are gone)`, reason));
-  }
-
-  /**
-   * Runs statements; resolves to the value of the last one when it is an
-   * expression, else null.
-   * @param {string} code
-   * @param {{ timeout?: number }} [options]
-   */
-  async runPython(code, options = {}) {
-    return fromWire(await this.#request('run', [code], options.timeout));
-  }
-
-  /**
-   * Evaluates one expression.
-   * @param {string} expression
-   * @param {{ timeout?: number }} [options]
-   */
-  async eval(expression, options = {}) {
-    return fromWire(await this.#request('eval', [expression], options.timeout));
-  }
-
-  /**
-   * Executes statements.
-   * @param {string} code
-   * @param {{ timeout?: number }} [options]
-   */
-  async exec(code, options = {}) {
-    await this.#request('exec', [code], options.timeout);
-  }
-
-  /**
-   * Calls a function by dotted name; a last argument made with `kwargs()`
-   * gives keyword arguments.
-   * @param {string} name
-   * @param {...unknown} args
-   */
-  async call(name, ...args) {
-    const { positional, keywords } = splitKeywords(args);
-    return fromWire(await this.#request('call', [name, positional.map(toWire), keywords]));
-  }
-
-  /** @param {string} name */
-  async importModule(name) {
-    await this.#request('importModule', [name]);
-  }
-
-  /**
-   * @param {string} name
-   * @param {string} source
-   * @param {{ isPackage?: boolean }} [options]
-   */
-  async addModule(name, source, options = {}) {
-    const entry = [name, source, !!options.isPackage];
-    await this.#request('addModule', entry);
-    this.#sources.set(name, entry);
+    pending.reject(error);
   }
 
   /**
@@ -283,7 +265,7 @@ export class PythonWorker {
   /** Stops the current run, if any (it rejects with PythonInterruptedError). */
   interrupt() {
     const generation = this.#generation;
-    if (generation) this.#stop(generation, 'interrupt', 'Python was interrupted');
+    if (generation) this.#stop(generation, interruption('interrupt', 'Python was interrupted'));
   }
 
   /** Ends the worker; later calls reject. */
@@ -294,6 +276,11 @@ export class PythonWorker {
     generation?.worker?.terminate();
     generation?.pending?.reject(new PythonInterruptedError('the Python worker was terminated', 'interrupt'));
   }
+}
+
+/** The error of a run stopped from outside. */
+function interruption(reason, text) {
+  return new PythonInterruptedError(`${text}; the worker was restarted (globals and imports are gone)`, reason);
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   kwargs,
   loadPython,
   loadPythonWorker,
+  MalformedValueError,
   OpaqueObject,
   PythonError,
   PythonInterruptedError,
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     py.eval('1 / 0');
   } catch (error) {
     if (error instanceof PythonError) console.log(error.type, error.message, error.traceback);
+    if (error instanceof MalformedValueError) console.log(error.node ?? 'the whole table');
   }
   const value = py.eval('(1, __import__("datetime").date.today())');
   if (value instanceof PythonTuple && value[1] instanceof OpaqueObject) console.log(value[1].typeName);

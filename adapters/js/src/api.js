@@ -1,0 +1,79 @@
+// The Python API, described once. EXPORT_METHODS are the methods that call
+// an `interpreter` export of the component: Python (python.js) and
+// PythonWorker (worker.js) both make theirs from this list with
+// defineExportMethods, so adding one is adding an entry here and its types
+// in index.d.ts. LOCAL_METHODS and WORKER_METHODS are written by hand in
+// the classes and only named here; test/api.test.js checks both classes,
+// index.d.ts and wit/python.wit against these lists.
+
+import { toWire } from './values.js';
+
+/**
+ * @typedef {object} ExportMethod
+ * @property {string} name the JS method
+ * @property {string} export the `interpreter` export it calls (jco's camelCase name)
+ * @property {(...args: any[]) => unknown[]} args the export's arguments, from the method's
+ * @property {'value' | 'nothing'} reply what the method gives back: the decoded value
+ *   (the export returns an `evaluation`) or nothing (an `execution`)
+ * @property {number} [callOptionsAt] the position of the per-call `{ timeout }` that
+ *   PythonWorker's method takes, if it takes one
+ */
+
+/** @type {ReadonlyArray<ExportMethod>} */
+export const EXPORT_METHODS = [
+  { name: 'runPython', export: 'run', args: (code) => [code], reply: 'value', callOptionsAt: 1 },
+  { name: 'eval', export: 'eval', args: (expression) => [expression], reply: 'value', callOptionsAt: 1 },
+  { name: 'exec', export: 'exec', args: (code) => [code], reply: 'nothing', callOptionsAt: 1 },
+  { name: 'call', export: 'call', args: callArguments, reply: 'value' },
+  { name: 'importModule', export: 'importModule', args: (name) => [name], reply: 'nothing' },
+  {
+    name: 'addModule',
+    export: 'addModule',
+    args: (name, source, options = {}) => [name, source, !!options.isPackage],
+    reply: 'nothing',
+  },
+];
+
+/** Methods of both classes that do not call the component. */
+export const LOCAL_METHODS = ['registerJsModule'];
+
+/** Methods only PythonWorker has. */
+export const WORKER_METHODS = ['interrupt', 'terminate'];
+
+/**
+ * Defines each of EXPORT_METHODS on `cls.prototype` as a method (named,
+ * not enumerable, like one written in the class) that runs
+ * `body(instance, method, args)`.
+ * @param {Function} cls
+ * @param {(instance: any, method: ExportMethod, args: unknown[]) => unknown} body
+ */
+export function defineExportMethods(cls, body) {
+  for (const method of EXPORT_METHODS) {
+    const function_ = {
+      [method.name](...args) {
+        return body(this, method, args);
+      },
+    }[method.name];
+    Object.defineProperty(cls.prototype, method.name, { value: function_, writable: true, configurable: true });
+  }
+}
+
+const KWARGS = Symbol('pycomponent.kwargs');
+
+/**
+ * Marks an object as keyword arguments for `call`: `py.call("f", 1, kwargs({ sep: "-" }))`.
+ * @param {Record<string, unknown>} values
+ */
+export function kwargs(values) {
+  return { [KWARGS]: true, values };
+}
+
+/** The `call` export's arguments: the dotted name, the positional values and the keyword arguments. */
+function callArguments(name, ...args) {
+  const last = args.at(-1);
+  if (last && typeof last === 'object' && last[KWARGS]) {
+    const keywords = Object.entries(last.values).map(([key, value]) => ({ name: key, value: toWire(value) }));
+    return [name, args.slice(0, -1).map(toWire), keywords];
+  }
+  return [name, args.map(toWire), []];
+}

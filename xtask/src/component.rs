@@ -84,9 +84,12 @@ fn cache_key(cpython: &Artifacts) -> Result<cache::Key> {
         &format!("{} {}", versions::WASMTIME_CLI.version, versions::WASMTIME_CLI.sha256),
     );
     key.data("preview1 adapter", WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER);
-    for (name, version) in
-        crate::toolchain::installed_versions(&["rustc-web", "rust-web-src", "wasi-libc", versions::LLD_PACKAGE])?
-    {
+    for (name, version) in crate::toolchain::installed_versions(&[
+        "rustc-web",
+        "rust-web-src",
+        "wasi-libc",
+        versions::LLD_PACKAGE,
+    ])? {
         key.text(&format!("debian {name}"), &version);
     }
     Ok(key.finish())

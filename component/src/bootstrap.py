@@ -11,6 +11,7 @@ import builtins
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.resources.abc
 import importlib.util
 import io
 import marshal
@@ -210,6 +211,9 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
 
     def __init__(self):
         self.modules = {}  # name -> (is_package, origin path, compressed code)
+        # package name -> {file name: bytes}: the data files of packages
+        # (tzdata's time zones), read with importlib.resources.
+        self.resources = {}
 
     def load(self, root):
         tag = f".{sys.implementation.cache_tag}.pyc"
@@ -233,7 +237,45 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
                 if name:
                     origin = os.path.join(package_dir, stem + ".py")
                     # A .pyc is a 16-byte header, then the marshalled code.
-                    self.modules[name] = (is_package, origin, zlib.compress(data[16:], 9))
+                    code = marshal.loads(data[16:])
+                    if code.co_filename != origin:
+                        # Compiled by `make install` in the build's staging
+                        # directory: tracebacks name the path it is served at.
+                        code = _with_filename(code, origin)
+                    self.modules[name] = (is_package, origin, zlib.compress(marshal.dumps(code), 9))
+
+    def load_packages(self, root):
+        """Adds the pure-Python packages installed under ``root`` (as pip
+        lays them out): modules are compiled now, other files of a package
+        are kept as its resources; ``*.dist-info`` is left out."""
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.endswith(".dist-info"))
+            rel = os.path.relpath(dirpath, root)
+            top = rel == "."
+            if not top and "__init__.py" not in filenames:
+                dirnames[:] = []  # not a package (namespace packages are not carried)
+                continue
+            package = None if top else rel.replace(os.sep, ".")
+            for filename in sorted(filenames):
+                path = os.path.join(dirpath, filename)
+                if not filename.endswith(".py"):
+                    if not top:
+                        with open(path, "rb") as f:
+                            self.resources.setdefault(package, {})[filename] = f.read()
+                    continue
+                with open(path, "rb") as f:
+                    code = compile(f.read(), path, "exec", dont_inherit=True)
+                is_package = filename == "__init__.py"
+                stem = filename[:-3]
+                name = package if is_package else stem if top else f"{package}.{stem}"
+                self.modules[name] = (is_package, path, zlib.compress(marshal.dumps(code), 9))
+            if not top:
+                self.resources.setdefault(package, {})
+
+    def get_resource_reader(self, fullname):
+        if fullname in self.resources:
+            return _MemoryResources(self, fullname)
+        return None
 
     def find_spec(self, name, path=None, target=None):
         entry = self.modules.get(name)
@@ -257,20 +299,92 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
         exec(self.get_code(module.__spec__.name), module.__dict__)
 
 
+class _MemoryResources:
+    """``importlib.resources`` reader of an embedded package's data files."""
+
+    def __init__(self, stdlib, package):
+        self.stdlib, self.package = stdlib, package
+
+    def files(self):
+        return _MemoryTraversable(self.stdlib, self.package, None)
+
+
+class _MemoryTraversable(importlib.resources.abc.Traversable):
+    """A package directory (``filename`` None) or one data file in it, of an
+    embedded package; subpackages are its subdirectories."""
+
+    def __init__(self, stdlib, package, filename):
+        self.stdlib, self.package, self.filename = stdlib, package, filename
+
+    @property
+    def name(self):
+        return self.filename if self.filename is not None else self.package.rpartition(".")[2]
+
+    def is_dir(self):
+        return self.filename is None and self.package in self.stdlib.resources
+
+    def is_file(self):
+        return self.filename is not None and self.filename in self.stdlib.resources.get(self.package, {})
+
+    def iterdir(self):
+        if not self.is_dir():
+            raise NotADirectoryError(self.name)
+        prefix = self.package + "."
+        for name in self.stdlib.resources[self.package]:
+            yield _MemoryTraversable(self.stdlib, self.package, name)
+        for package in self.stdlib.resources:
+            if package.startswith(prefix) and "." not in package[len(prefix) :]:
+                yield _MemoryTraversable(self.stdlib, package, None)
+
+    def joinpath(self, *descendants):
+        node = self
+        for part in (p for d in descendants for p in str(d).split("/") if p):
+            if not node.is_dir():
+                raise FileNotFoundError(f"{node.name}/{part}")
+            child = f"{node.package}.{part}"
+            node = _MemoryTraversable(self.stdlib, child, None) if child in self.stdlib.resources else (
+                _MemoryTraversable(self.stdlib, node.package, part)
+            )
+        return node
+
+    def open(self, mode="r", *args, **kwargs):
+        if not self.is_file():
+            raise FileNotFoundError(f"{self.package.replace('.', '/')}/{self.filename}")
+        stream = io.BytesIO(self.stdlib.resources[self.package][self.filename])
+        if mode == "rb":
+            return stream
+        if mode != "r":
+            raise ValueError(f"resources open only for reading, not {mode!r}")
+        return io.TextIOWrapper(stream, *args, **kwargs)
+
+
+def _with_filename(code, filename):
+    """``code`` with ``co_filename`` set to ``filename``, in the code objects
+    nested in it (functions, classes, comprehensions) too."""
+    consts = tuple(_with_filename(c, filename) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
+
+
 _stdlib = _EmbeddedStdlib()
 
 
-def embed_stdlib(root, preload):
+def embed_stdlib(root, packages_root, preload):
     """Called once, when the snapshot is made: loads the standard library at
-    ``root`` into memory, imports the ``preload`` modules from there, and
-    cuts the interpreter off the file system for imports."""
+    ``root`` into memory and imports the ``preload`` modules from there.
+
+    The standard path finder stays, after the in-memory finders, for the
+    directories and zip files an embedder puts on ``sys.path`` (a script's
+    directory, a granted directory). ``sys.path`` starts empty, so a name no
+    in-memory finder knows costs no file-system lookup unless a program asks
+    for one; the path finder's caches are emptied in every instance."""
     _stdlib.load(root)
+    _stdlib.load_packages(packages_root)
     sys.meta_path.insert(sys.meta_path.index(_finder) + 1, _stdlib)
-    sys.meta_path[:] = [f for f in sys.meta_path if f is not importlib.machinery.PathFinder]
     sys.path.clear()
     sys.path_importer_cache.clear()
     for name in preload:
         importlib.import_module(name)
+    sys.path_importer_cache.clear()
     return len(_stdlib.modules)
 
 
@@ -283,6 +397,10 @@ def on_instance_start():
         sys.modules["random"].seed()
     _finder.host = None
     _finder.ask_host = True
+    # Directory listings cached while the snapshot was made describe the
+    # build machine, not this instance's files.
+    sys.path_importer_cache.clear()
+    importlib.invalidate_caches()
 
 
 def resolve(dotted):
@@ -336,11 +454,53 @@ def run(source):
 
 def run_script(source, filename, argv):
     """Runs a script as ``__main__``: ``sys.argv`` set, tracebacks naming
-    ``filename``."""
+    ``filename``; when ``filename`` is an absolute path, its directory goes
+    first on ``sys.path``, as ``python3 DIR/main.py`` does, so that the
+    script imports the modules beside it."""
     sys.argv = list(argv)
     main = sys.modules["__main__"].__dict__
     main["__file__"] = filename
+    if os.path.isabs(filename):
+        sys.path.insert(0, os.path.dirname(filename))
     exec(compile(source, filename, "exec"), main)
+
+
+def run_main(mode, source, filename, argv):
+    """Runs code as CPython's command line does: ``mode`` is "script" (a
+    file: ``__file__`` is ``filename``), "command" (``-c`` code), "eval" (one
+    expression) or "run" (an interactive input, whose last expression gives
+    the value). Returns ``(None, value)``, or ``(status, None)`` when the
+    code raised ``SystemExit``: the exit status CPython's ``python`` would
+    end with."""
+    try:
+        if mode == "script":
+            run_script(source, filename, argv)
+            return (None, None)
+        if mode == "command":
+            sys.argv = list(argv)
+            exec(compile(source, filename, "exec"), sys.modules["__main__"].__dict__)
+            return (None, None)
+        if mode == "eval":
+            main = sys.modules["__main__"].__dict__
+            return (None, eval(compile(source, filename, "eval"), main))
+        if mode == "run":
+            return (None, run(source))
+        raise ValueError(f"unknown mode {mode!r}")
+    except SystemExit as exit:
+        return (exit_status(exit), None)
+
+
+def exit_status(exit):
+    """The process exit status for ``SystemExit``, by CPython's rules: no
+    code is 0, an int is itself (modulo 256, as the OS keeps it; 255 when it
+    does not fit a C long), anything else is printed to stderr and gives 1."""
+    code = exit.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF if -(2**63) <= code < 2**63 else 0xFF
+    print(code, file=sys.stderr)
+    return 1
 
 
 def import_module(name):

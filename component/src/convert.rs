@@ -148,7 +148,7 @@ fn node_of(obj: &Owned, table: &mut Table, depth: usize) -> PyResult<Node> {
         Kind::Str => {
             // SAFETY: a str (or subclass): its length in code points, no Python code.
             reserve(table, unsafe { ffi::PyUnicode_GetLength(ptr) })?;
-            Node::Str(py::text_of(obj)?)
+            Node::Str(py::unicode_text_of(obj)?)
         }
         Kind::Bytes => {
             // SAFETY: an exact bytes or bytearray: `len()` is the C slot.

@@ -212,6 +212,10 @@ pub fn ensure_instance_started() {
 /// Where the standard library is mounted while the snapshot is made.
 pub const SNAPSHOT_STDLIB: &str = "/usr/local/lib/python3.11";
 
+/// Where the pure-Python packages the component carries (tzdata) are
+/// mounted while the snapshot is made, as pip would install them.
+pub const SNAPSHOT_SITE_PACKAGES: &str = "/usr/local/lib/python3.11/site-packages";
+
 /// Modules imported into the snapshot, so that instances start with them
 /// loaded: the ones most programs use.
 const PRELOAD: &[&str] = &[
@@ -247,7 +251,10 @@ pub fn prepare_snapshot() -> Result<usize, PythonError> {
     let embed = || -> PyResult<usize> {
         let preload =
             py::list(PRELOAD.iter().map(|name| py::str(name)).collect::<PyResult<Vec<_>>>()?.into_iter())?;
-        let count = call_helper("embed_stdlib", &[&py::str(SNAPSHOT_STDLIB)?, &preload])?;
+        let count = call_helper(
+            "embed_stdlib",
+            &[&py::str(SNAPSHOT_STDLIB)?, &py::str(SNAPSHOT_SITE_PACKAGES)?, &preload],
+        )?;
         Ok(py::int_value(&count)?.unwrap_or(0).max(0) as usize)
     };
     embed().map_err(describe)

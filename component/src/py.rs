@@ -304,8 +304,39 @@ pub fn sequence_items(seq: &Owned) -> PyResult<Vec<Owned>> {
     }
 }
 
-/// The text of a `str` (or `str` subclass); each lone surrogate becomes U+FFFD.
+/// The text of a `str` (or `str` subclass); each lone surrogate becomes
+/// U+FFFD. For text shown to people (tracebacks, reprs, names); a `str`
+/// value uses [`unicode_text_of`].
 pub fn text_of(obj: &Owned) -> PyResult<String> {
+    Ok(replace_surrogates(&surrogatepass_bytes(obj)?))
+}
+
+/// The text of a `str` (or `str` subclass) that crosses the boundary as a
+/// value: a `ValueError` naming the first lone surrogate and its index, since
+/// a WIT string holds Unicode text only and a silent U+FFFD would change it.
+pub fn unicode_text_of(obj: &Owned) -> PyResult<String> {
+    let bytes = surrogatepass_bytes(obj)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid_up_to = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let index = std::str::from_utf8(&bytes[..valid_up_to]).map_or(0, |text| text.chars().count());
+        // "surrogatepass" writes U+D800..U+DFFF as ED A0..BF 80..BF.
+        let unit = match bytes.get(valid_up_to..valid_up_to + 3) {
+            Some(&[0xED, b1, b2]) => 0xD000 | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F),
+            _ => 0xFFFD,
+        };
+        PyErr::new(
+            ExceptionKind::Value,
+            &format!(
+                "a str with a lone surrogate ('\\u{unit:04x}' at index {index}) cannot cross to the host, \
+                 which takes Unicode text only; send bytes instead, such as s.encode('utf-8', 'surrogatepass')"
+            ),
+        )
+    })
+}
+
+/// A `str`'s UTF-8 bytes, lone surrogates written in their 3-byte form.
+fn surrogatepass_bytes(obj: &Owned) -> PyResult<Vec<u8>> {
     // SAFETY: the type check reads the type's flags; the encoder is the C
     // UTF-8 codec, which runs no Python code, and returns a new reference.
     let encoded = unsafe {
@@ -320,7 +351,7 @@ pub fn text_of(obj: &Owned) -> PyResult<String> {
             c"surrogatepass".as_ptr(),
         ))?
     };
-    Ok(replace_surrogates(&bytes_of(&encoded)?))
+    bytes_of(&encoded)
 }
 
 /// UTF-8 with encoded surrogates (`ED A0..BF xx`) to text, one U+FFFD per surrogate.

@@ -70,6 +70,45 @@ class RunScriptTest(GuestTestCase):
         self.assertTrue(tb.endswith("KeyError: 1\n"), tb)
 
 
+class RunMainTest(GuestTestCase):
+    """``run_main``: the exit status of ``SystemExit`` as CPython's
+    command line gives it."""
+
+    def status(self, mode, source):
+        return self.boot.run_main(mode, source, "<string>", ["-c"])
+
+    def test_no_exit_gives_no_status_and_the_value(self):
+        self.assertEqual(self.status("script", "x = 1"), (None, None))
+        self.assertEqual(self.main["__file__"], "<string>")
+        self.assertEqual(self.status("command", "import sys; argv = sys.argv"), (None, None))
+        self.assertEqual(self.main["argv"], ["-c"])
+        self.assertEqual(self.status("eval", "6 * 7"), (None, 42))
+        self.assertEqual(self.status("run", "y = 2\ny + 1"), (None, 3))
+
+    def test_integer_codes_are_the_status(self):
+        self.assertEqual(self.status("script", "raise SystemExit(3)"), (3, None))
+        self.assertEqual(self.status("command", "raise SystemExit(4)"), (4, None))
+        self.assertEqual(self.status("script", "import sys; sys.exit(0)"), (0, None))
+        self.assertEqual(self.status("script", "raise SystemExit"), (0, None))
+        self.assertEqual(self.status("script", "raise SystemExit(None)"), (0, None))
+        self.assertEqual(self.status("script", "raise SystemExit(True)"), (1, None))
+        self.assertEqual(self.status("script", "raise SystemExit(256 + 7)"), (7, None))
+        self.assertEqual(self.status("script", "raise SystemExit(-1)"), (255, None))
+        self.assertEqual(self.status("script", "raise SystemExit(10**30)"), (255, None))
+        self.assertEqual(self.output(), ("", ""))
+
+    def test_other_codes_are_printed_and_give_1(self):
+        self.assertEqual(self.status("script", "raise SystemExit('3')"), (1, None))
+        self.assertEqual(self.output(), ("", "3\n"))
+        self.assertEqual(self.status("eval", "__import__('sys').exit('bye')"), (1, None))
+        self.assertEqual(self.output(), ("", "bye\n"))
+        self.assertEqual(self.status("run", "import sys\nsys.exit([1])"), (1, None))
+        self.assertEqual(self.output(), ("", "[1]\n"))
+
+    def test_other_exceptions_propagate(self):
+        self.assertEqual(self.error("run_main", "script", "1/0", "<string>", ["-c"])[0], "ZeroDivisionError")
+
+
 class CallTest(GuestTestCase):
     def test_a_function_of_main(self):
         self.boot.run("def add(a, b=10):\n    return a + b\n")

@@ -5,6 +5,7 @@ stand-ins the Rust side replaces) and the standard library held in memory
 
 import compileall
 import importlib
+import importlib.resources
 import importlib.machinery
 import os
 import random
@@ -192,8 +193,29 @@ class EmbedStdlibTest(GuestTestCase):
         self.write("embedded_a.py", "VALUE = 'a'\n")
         self.write("embedded_pkg/__init__.py", "from . import mod\n")
         self.write("embedded_pkg/mod.py", "def where():\n    return __name__\n")
-        self.assertTrue(compileall.compile_dir(self.root, quiet=1))
+        # As `make install` does, into a staging directory: the code objects
+        # name files under the build's prefix, not where they are served.
+        self.assertTrue(compileall.compile_dir(self.root, quiet=1, ddir="/build/staging"))
         self.write("not_compiled.py", "")
+
+        # Packages as pip lays them out: tzdata's shape, in small.
+        self.packages = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.packages, ignore_errors=True)
+        for relative, data in [
+            ("tzpkg/__init__.py", b"VERSION = '1'\n"),
+            ("tzpkg/zones", b"Europe/Paris\nUTC\n"),
+            ("tzpkg/zoneinfo/__init__.py", b""),
+            ("tzpkg/zoneinfo/UTC", b"TZif utc"),
+            ("tzpkg/zoneinfo/Europe/__init__.py", b""),
+            ("tzpkg/zoneinfo/Europe/Paris", b"TZif\x00paris"),
+            ("tzpkg/notapackage/data", b"left out"),
+            ("tzpkg-1.dist-info/METADATA", b"Name: tzpkg\n"),
+            ("toplevel.py", b"def where():\n    return __file__\n"),
+        ]:
+            path = os.path.join(self.packages, relative)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
 
     def write(self, relative, text):
         path = os.path.join(self.root, relative)
@@ -202,7 +224,7 @@ class EmbedStdlibTest(GuestTestCase):
             f.write(text)
 
     def test_modules_are_served_from_memory(self):
-        self.assertEqual(self.boot.embed_stdlib(self.root, ["embedded_a"]), 3)
+        self.assertEqual(self.boot.embed_stdlib(self.root, self.packages, ["embedded_a"]), 3 + 4)
         preloaded = sys.modules["embedded_a"]
         self.assertIs(preloaded.__spec__.loader, self.boot._stdlib)
         self.assertEqual(preloaded.__file__, os.path.join(self.root, "embedded_a.py"))
@@ -211,20 +233,64 @@ class EmbedStdlibTest(GuestTestCase):
         self.assertTrue(self.boot._stdlib.is_package("embedded_pkg"))
         self.assertEqual(self.error("run", "import not_compiled")[0], "ModuleNotFoundError")
 
-    def test_imports_no_longer_read_the_file_system(self):
-        self.boot.embed_stdlib(self.root, [])
+    def test_the_path_finder_searches_only_what_is_put_on_sys_path(self):
+        self.boot.embed_stdlib(self.root, self.packages, [])
         self.assertEqual(sys.path, [])
-        self.assertNotIn(importlib.machinery.PathFinder, sys.meta_path)
         self.assertEqual(sys.meta_path[:2], [self.boot._finder, self.boot._stdlib])
+        self.assertIs(sys.meta_path[-1], importlib.machinery.PathFinder)
         elsewhere = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, elsewhere)
-        with open(os.path.join(elsewhere, "on_disk.py"), "w", encoding="utf-8") as f:
-            f.write("")
-        sys.path.append(elsewhere)
+        for name in ("on_disk.py", "embedded_a.py"):
+            with open(os.path.join(elsewhere, name), "w", encoding="utf-8") as f:
+                f.write(f"WHERE = {name!r}\n")
         self.assertEqual(self.error("run", "import on_disk")[0], "ModuleNotFoundError")
+        sys.path.append(elsewhere)
+        self.assertEqual(self.boot.run("import on_disk\non_disk.WHERE"), "on_disk.py")
+        # A module of the embedded library is not shadowed by a file.
+        self.assertIs(self.boot.run("import embedded_a\nembedded_a").__spec__.loader, self.boot._stdlib)
         # Added modules still import.
         self.boot.add_module("added", "N = 1\n", False)
         self.assertEqual(self.boot.run("import added\nadded.N"), 1)
+
+    def test_code_objects_name_the_path_modules_are_served_at(self):
+        self.boot.embed_stdlib(self.root, self.packages, ["embedded_pkg"])
+        mod = sys.modules["embedded_pkg.mod"]
+        expected = os.path.join(self.root, "embedded_pkg", "mod.py")
+        self.assertEqual(mod.__file__, expected)
+        self.assertEqual(mod.where.__code__.co_filename, expected, "nested code objects too")
+        self.assertEqual(self.boot._stdlib.get_code("embedded_a").co_filename, os.path.join(self.root, "embedded_a.py"))
+
+    def test_packages_and_their_data_files_are_served_from_memory(self):
+        self.boot.embed_stdlib(self.root, self.packages, [])
+        shutil.rmtree(self.packages)
+        self.assertEqual(self.boot.run("import tzpkg\ntzpkg.VERSION"), "1")
+        toplevel = self.boot.run("import toplevel\ntoplevel")
+        self.assertEqual(toplevel.where(), os.path.join(self.packages, "toplevel.py"))
+        self.assertIs(toplevel.__spec__.loader, self.boot._stdlib)
+        self.assertEqual(self.error("run", "import tzpkg.notapackage")[0], "ModuleNotFoundError")
+        files = importlib.resources.files
+        self.assertEqual(files("tzpkg.zoneinfo.Europe").joinpath("Paris").read_bytes(), b"TZif\x00paris")
+        self.assertEqual((files("tzpkg") / "zoneinfo/Europe/Paris").read_bytes(), b"TZif\x00paris")
+        with files("tzpkg").joinpath("zones").open("r", encoding="utf-8") as f:
+            self.assertEqual(f.read().split(), ["Europe/Paris", "UTC"])
+        zoneinfo = files("tzpkg.zoneinfo")
+        self.assertEqual(sorted(p.name for p in zoneinfo.iterdir()), ["Europe", "UTC"])
+        self.assertTrue(zoneinfo.joinpath("Europe").is_dir())
+        self.assertTrue(zoneinfo.joinpath("UTC").is_file())
+        missing = zoneinfo.joinpath("Europe/Atlantis")
+        self.assertFalse(missing.is_file() or missing.is_dir())
+        with self.assertRaises(FileNotFoundError):
+            missing.open("rb")
+        with self.assertRaises(FileNotFoundError):
+            zoneinfo.joinpath("UTC/below").read_bytes()
+        with self.assertRaises(ValueError):
+            zoneinfo.joinpath("UTC").open("w")
+
+    def test_each_instance_starts_with_empty_path_caches(self):
+        self.boot.embed_stdlib(self.root, self.packages, [])
+        sys.path_importer_cache["/build/machine/dir"] = None
+        self.boot.on_instance_start()
+        self.assertEqual(sys.path_importer_cache, {})
 
     def test_bytecode_of_another_python_is_refused(self):
         cache = os.path.join(self.root, "__pycache__")
@@ -232,6 +298,6 @@ class EmbedStdlibTest(GuestTestCase):
         with open(os.path.join(cache, filename), "r+b") as f:
             f.write(b"\0\0\r\n")
         self.assertEqual(
-            self.error("embed_stdlib", self.root, [])[:2],
+            self.error("embed_stdlib", self.root, self.packages, [])[:2],
             ("ImportError", f"{filename}: bytecode of another Python version"),
         )

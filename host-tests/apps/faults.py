@@ -14,7 +14,7 @@ def handle(request):
     if path == "/echo":
         return Response(request.body, headers={"x-length": str(len(request.body))}, content_type="application/octet-stream")
     if path == "/big":
-        return "x" * (3 << 20)
+        return "x" * (int(request.args.get("mib", "3")) << 20)
     if path == "/raise":
         raise ValueError("the app failed on purpose")
     if path == "/exit":

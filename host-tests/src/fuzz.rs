@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use pycomponent::{Error, HostModules, Instance, Limits, Runtime, Value};
+use wasmtime::Trap;
 
 /// Reads the input a byte at a time; zeros once it is used up.
 struct Input<'a> {
@@ -117,7 +118,10 @@ impl Fuzzer {
     /// Runs one input. Panics only when the host misbehaves.
     pub fn one_input(&self, data: &[u8]) {
         let mut slot = self.instance.lock().unwrap_or_else(|e| e.into_inner());
-        let py = slot.get_or_insert_with(|| self.fresh());
+        // Out of the slot while it runs: an input that fails the fuzzer
+        // leaves no retired instance behind for the next one.
+        let mut instance = slot.take().unwrap_or_else(|| self.fresh());
+        let py = &mut instance;
         let mut input = Input { data, pos: 0 };
         let trapped = match input.byte() % 6 {
             0 => {
@@ -156,8 +160,8 @@ impl Fuzzer {
                 outcome(py.call("h.echo", &[value], &[]).map(drop))
             }
         };
-        if trapped {
-            *slot = None;
+        if !trapped {
+            *slot = Some(instance);
         }
     }
 }
@@ -186,12 +190,158 @@ fn outcome(result: Result<(), Error>) -> bool {
     result.err().is_some_and(|e| is_trap(&e))
 }
 
-/// Whether the instance is done (a trap, the timeout); other errors are
-/// refusals of bad input, and anything else is a host bug.
+/// Whether the instance is done: the timeout, the memory cap or the wasm
+/// stack, the limits hostile code may run into. Refusals of bad input are
+/// not; any other trap (`unreachable`, which is how a Rust panic in the
+/// guest ends, or a fault) and every other error is a bug, and fails.
 fn is_trap(error: &Error) -> bool {
     match error {
-        Error::Trap(_) | Error::Timeout(_) | Error::MemoryLimit(_) | Error::Trapped => true,
+        Error::Timeout(_) | Error::MemoryLimit(_) => true,
+        Error::Trap(source) => match source.downcast_ref::<Trap>() {
+            Some(Trap::StackOverflow) => true,
+            _ => panic!("the guest crashed on fuzz input: {error}"),
+        },
         Error::InvalidInput(_) => false,
         other => panic!("the adapter failed on fuzz input: {other}"),
     }
+}
+
+/// Writes inputs in the format [`Fuzzer::one_input`] reads.
+#[derive(Debug)]
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn op(op: u8) -> Writer {
+        Writer(vec![op])
+    }
+
+    fn byte(mut self, b: u8) -> Writer {
+        self.0.push(b);
+        self
+    }
+
+    fn text(mut self, text: &str, max: usize) -> Writer {
+        assert!(text.len() <= max, "{text:?} is longer than {max} bytes");
+        self.0.push(text.len() as u8);
+        self.0.extend_from_slice(text.as_bytes());
+        self
+    }
+
+    fn rest(mut self, text: &str) -> Writer {
+        self.0.extend_from_slice(text.as_bytes());
+        self
+    }
+
+    fn value(mut self, value: &Value, depth: u32) -> Writer {
+        let items = |w: Writer, tag: u8, items: &[Value]| {
+            assert!(depth > 0 && items.len() < 5, "a container too deep or too long for the input format");
+            items.iter().fold(w.byte(tag).byte(items.len() as u8), |w, item| w.value(item, depth - 1))
+        };
+        match value {
+            Value::None => self.byte(0).byte(0),
+            Value::Bool(b) => self.byte(1).byte(0).byte(u8::from(*b)),
+            Value::Int(v) => {
+                self.0.extend([2, 0].iter().chain(&v.to_le_bytes()));
+                self
+            }
+            Value::Float(v) => {
+                self.0.extend([3, 0].iter().chain(&v.to_le_bytes()));
+                self
+            }
+            Value::Str(s) => self.byte(4).byte(0).text(s, 40),
+            Value::Bytes(b) => {
+                assert!(b.len() <= 40, "bytes longer than 40");
+                self.0.extend([5, 0, b.len() as u8].iter().chain(b));
+                self
+            }
+            Value::BigInt(s) => self.byte(6).byte(0).text(s, 30),
+            Value::List(v) => items(self, 7, v),
+            Value::Tuple(v) => items(self, 8, v),
+            Value::Set(v) => items(self, 9, v),
+            Value::FrozenSet(v) => items(self, 10, v),
+            Value::Dict(pairs) => {
+                assert!(depth > 0 && pairs.len() < 5, "a dict too deep or too long for the input format");
+                let w = self.byte(11).byte(pairs.len() as u8);
+                pairs.iter().fold(w, |w, (k, v)| w.value(k, depth - 1).value(v, depth - 1))
+            }
+            Value::Opaque { .. } => panic!("the fuzzer sends no opaque values"),
+        }
+    }
+}
+
+/// The seed corpus of the `adapter` target (checked in as
+/// `fuzz/seeds/adapter/`): inputs for each kind of call, with values of
+/// every kind, code that raises, prints, loops and allocates.
+pub fn seeds() -> Vec<(String, Vec<u8>)> {
+    let s = Value::from;
+    let list = Value::List;
+    let values = [
+        ("none", Value::None),
+        ("bool", Value::Bool(true)),
+        ("int", Value::Int(i64::MIN)),
+        ("float", Value::Float(-0.0)),
+        ("float-nan", Value::Float(f64::NAN)),
+        ("str", s("héllo\n\u{0}")),
+        ("bytes", Value::Bytes(vec![0, 0xff, b'\''])),
+        ("big-int", Value::BigInt("-12345678901234567890123456789".into())),
+        ("big-int-malformed", Value::BigInt("12x".into())),
+        ("list", list(vec![Value::Int(1), s("a"), Value::None])),
+        ("tuple", Value::Tuple(vec![Value::Tuple(vec![])])),
+        ("set", Value::Set(vec![Value::Int(1), Value::Float(1.5), s("x")])),
+        ("frozenset", Value::FrozenSet(vec![Value::Bytes(vec![1])])),
+        ("dict", Value::Dict(vec![(s("k"), list(vec![])), (Value::Int(2), Value::None)])),
+        ("dict-unhashable-key", Value::Dict(vec![(list(vec![]), Value::None)])),
+        ("nested", list(vec![list(vec![list(vec![list(vec![list(vec![list(vec![Value::Int(6)])])])])])])),
+    ];
+    let mut seeds: Vec<(String, Vec<u8>)> =
+        values.iter().map(|(name, v)| (format!("round-trip-{name}"), Writer::op(0).value(v, 6).0)).collect();
+    let code = [
+        ("exec-json", 1, "import json\njson.loads('[1, 2, {\"a\": null}]')"),
+        ("exec-syntax-error", 1, "def f(:\n"),
+        ("exec-raises", 1, "raise ValueError('no')"),
+        ("exec-prints", 1, "import sys\nprint('out')\nprint('err', file=sys.stderr)"),
+        ("exec-endless-loop", 1, "while True: pass"),
+        ("exec-memory-bomb", 1, "x = [bytes(10**6) for _ in range(10**4)]"),
+        ("eval-comprehension", 2, "[i * i for i in range(10)]"),
+        ("eval-literal", 2, "{1: (2, 3), 'x': {4, 5}, None: b'\\xff'}"),
+        ("eval-big-int", 2, "2 ** 200"),
+        ("eval-opaque", 2, "[object(), range(3)]"),
+        ("eval-zero-division", 2, "1 / 0"),
+        ("eval-too-large", 2, "'x' * (65 << 20)"),
+    ];
+    seeds.extend(code.iter().map(|&(name, op, code)| (name.to_string(), Writer::op(op).rest(code).0)));
+    let call = |function: &str, args: &[Value], kwargs: &[(&str, Value)]| {
+        let w = Writer::op(3).text(function, 30).byte(args.len() as u8);
+        let w = args.iter().fold(w, |w, arg| w.value(arg, 3)).byte(kwargs.len() as u8);
+        kwargs.iter().fold(w, |w, (name, value)| w.text(name, 10).value(value, 2)).0
+    };
+    seeds.extend(
+        [
+            ("call-math", call("math.hypot", &[Value::Int(3), Value::Float(4.0)], &[])),
+            ("call-keyword", call("int", &[s("ff")], &[("base", Value::Int(16))])),
+            ("call-identity", call("identity", &[Value::Dict(vec![(s("a"), list(vec![Value::None]))])], &[])),
+            ("call-missing", call("nonexistent.function", &[], &[])),
+            ("call-bad-keyword", call("len", &[s("abc")], &[("nope", Value::None)])),
+        ]
+        .map(|(name, input)| (name.to_string(), input)),
+    );
+    let module = |name: &str, package: bool, source: &str| {
+        Writer::op(4).text(name, 20).byte(u8::from(package)).rest(source).0
+    };
+    seeds.extend(
+        [
+            ("module", module("fuzzmod", false, "def f():\n    return 1\n")),
+            ("module-package", module("fuzzpkg", true, "x = 1\n")),
+            ("module-syntax-error", module("fuzzbad", false, "def (\n")),
+            ("module-raises", module("fuzzraise", false, "raise ImportError('no')\n")),
+        ]
+        .map(|(name, input)| (name.to_string(), input)),
+    );
+    let echo = [
+        ("echo-int", Value::Int(7)),
+        ("echo-nested", Value::Dict(vec![(Value::Tuple(vec![Value::Int(1)]), Value::Set(vec![s("x")]))])),
+        ("echo-big-int", Value::BigInt("99999999999999999999".into())),
+    ];
+    seeds.extend(echo.iter().map(|(name, v)| (name.to_string(), Writer::op(5).value(v, 4).0)));
+    seeds
 }

@@ -26,6 +26,10 @@ const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
 /// (`SNAPSHOT_STDLIB` in component/src/interp.rs).
 const GUEST_STDLIB: &str = "/usr/local/lib/python3.11";
 
+/// Where the guest reads the packages it carries (tzdata) while the
+/// snapshot is made (`SNAPSHOT_SITE_PACKAGES` in component/src/interp.rs).
+const GUEST_SITE_PACKAGES: &str = "/usr/local/lib/python3.11/site-packages";
+
 /// wasi-libc's libraries and the reactor start file.
 const WASI_LIBC_LIB: &str = "/usr/lib/wasm32-wasi";
 
@@ -83,6 +87,7 @@ fn cache_key(cpython: &Artifacts) -> Result<cache::Key> {
         "wasmtime cli",
         &format!("{} {}", versions::WASMTIME_CLI.version, versions::WASMTIME_CLI.sha256),
     );
+    key.text("tzdata", &format!("{} {}", versions::TZDATA.version, versions::TZDATA.sha256));
     key.data("preview1 adapter", WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER);
     for (name, version) in crate::toolchain::installed_versions(&[
         "rustc-web",
@@ -233,11 +238,16 @@ fn pre_initialize(cpython: &Artifacts, core: &Path, snapshot: &Path, log: &Path)
         log.to_path_buf(),
     )?;
     let wasmtime = tools::ensure(versions::WASMTIME_CLI, &cache::root()?)?;
+    let tzdata = tools::unpacked(versions::TZDATA, &cache::root()?)?;
     let mut wizer = Command::new(&wasmtime);
     wizer.args(["wizer", "-S", "cli=y", "-W", "unknown-imports-trap=y", "--init-func", "wizer-initialize"]);
+    // The order is the guest's descriptors 3 and 4, which wasi-libc keeps
+    // in the snapshot (see the Wasmtime adapter's `SNAPSHOT_PREOPENS`).
     wizer
         .arg("--dir")
         .arg(format!("{}::{GUEST_STDLIB}", cpython.stdlib().display()))
+        .arg("--dir")
+        .arg(format!("{}::{GUEST_SITE_PACKAGES}", tzdata.display()))
         .arg("-o")
         .arg(snapshot)
         .arg(core);

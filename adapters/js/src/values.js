@@ -62,6 +62,9 @@ export function toWire(value) {
   return { nodes };
 }
 
+/** A high surrogate not followed by a low one, or a low one without a high one before it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 function nodeOf(v, depth, add) {
   switch (typeof v) {
     case 'undefined':
@@ -72,8 +75,18 @@ function nodeOf(v, depth, add) {
       return Number.isSafeInteger(v) ? { tag: 'int', val: BigInt(v) } : { tag: 'float', val: v };
     case 'bigint':
       return v >= I64_MIN && v <= I64_MAX ? { tag: 'int', val: v } : { tag: 'big-int', val: v.toString() };
-    case 'string':
+    case 'string': {
+      // A WIT string is Unicode text: the encoder would turn a lone
+      // surrogate into U+FFFD, silently changing the value.
+      const lone = LONE_SURROGATE.exec(v);
+      if (lone) {
+        const unit = lone[0].charCodeAt(0).toString(16);
+        throw new TypeError(
+          `a JS string with a lone surrogate ('\\u${unit}' at index ${lone.index}) has no Python str value; send its bytes instead`,
+        );
+      }
       return { tag: 'str', val: v };
+    }
     case 'object':
       break;
     default:

@@ -157,6 +157,28 @@ describe('interpreter', () => {
     assert.equal(py.runPython("import fractions\nstr(fractions.Fraction(1, 3) + fractions.Fraction(1, 6))"), '1/2');
   });
 
+  test('time zones come with the component; stdlib tracebacks name installed paths', async () => {
+    const py = await loadPython(quiet);
+    const paris = py.runPython(
+      "from zoneinfo import ZoneInfo\nfrom datetime import datetime, timezone\n" +
+        "str(datetime(2026, 7, 1, 12, tzinfo=timezone.utc).astimezone(ZoneInfo('Europe/Paris')))",
+    );
+    assert.equal(paris, '2026-07-01 14:00:00+02:00');
+    assert.throws(() => py.exec('import json\njson.loads("{")'), (error) => {
+      assert.match(error.traceback, /File "\/usr\/local\/lib\/python3\.11\/json\/decoder\.py", line \d+, in raw_decode/);
+      return true;
+    });
+  });
+
+  test('a str with a lone surrogate is refused, not changed', async () => {
+    const py = await loadPython(quiet);
+    assert.throws(() => py.eval("'a\\ud800b'"), (error) => {
+      assert.equal(error.type, 'ValueError');
+      assert.match(error.message, /lone surrogate \('\\ud800' at index 1\)/);
+      return true;
+    });
+  });
+
   test('user modules and packages', async () => {
     const py = await loadPython(quiet);
     py.addModule('shapes', 'from . import area\n', { isPackage: true });

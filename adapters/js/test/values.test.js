@@ -232,3 +232,25 @@ describe('round trips', () => {
     assert.deepEqual(decoded, new Uint8Array([1, 2]), 'the decoded bytes are a copy');
   });
 });
+
+describe('strings', () => {
+  test('a lone surrogate is refused, not replaced; pairs are text', () => {
+    for (const [text, unit, index] of [
+      ['a\uD800b', 'd800', 1],
+      ['\uDC00', 'dc00', 0],
+      ['ok \uD83D\uDE00 then \uDBFF', 'dbff', 11],
+    ]) {
+      assert.throws(
+        () => toWire(text),
+        (error) => {
+          assert.ok(error instanceof TypeError);
+          assert.equal(error.message.includes(`'\\u${unit}' at index ${index}`), true, error.message);
+          return true;
+        },
+      );
+    }
+    assert.deepEqual(toWire('emoji \uD83D\uDE00'), { nodes: [{ tag: 'str', val: 'emoji \uD83D\uDE00' }] });
+    assert.throws(() => toWire({ key: ['\uDFFF'] }), TypeError);
+  });
+});
+

@@ -34,14 +34,18 @@
 use std::path::PathBuf;
 
 pub mod app;
+mod bindings;
 mod compiled_cache;
-pub mod component;
+mod engine;
+mod host;
 pub mod python_wasm;
+mod runtime;
 pub mod serve;
 pub mod value;
 
-pub use component::{HostModules, Instance, Limits, Output, PythonError, Reply, Runtime};
-pub use python_wasm::Mount;
+pub use engine::Limits;
+pub use host::{HostFunction, HostModules};
+pub use runtime::{Instance, Mount, Output, PythonError, Reply, Runtime};
 pub use value::Value;
 
 /// Errors of the pycomponent API.
@@ -76,9 +80,19 @@ pub enum Error {
     /// The module could not be instantiated.
     #[error("instantiating the WebAssembly module failed: {0}")]
     Instantiate(#[source] wasmtime::Error),
-    /// The guest trapped (a bug or an exhausted limit, not a Python exception).
-    #[error("the guest trapped: {0}")]
-    Trap(String),
+    /// The guest trapped (a bug or an exhausted limit, not a Python
+    /// exception). The source is Wasmtime's error, with the guest's
+    /// backtrace; downcast it to [`wasmtime::Trap`] for the trap code (a
+    /// Rust panic in the guest, say, is [`wasmtime::Trap::UnreachableCodeReached`]).
+    #[error("the guest trapped: {0:?}")]
+    Trap(#[source] wasmtime::Error),
+    /// The guest sent a value that breaks the rules of the node table (see
+    /// [`value::MalformedValue`]), as a call's result or as the arguments of
+    /// a host function. The guest only builds well-formed tables, so a
+    /// malformed one means its memory is corrupted: the instance is retired
+    /// as after a trap, and refuses further calls with [`Error::Trapped`].
+    #[error("the guest sent a malformed value: {0}")]
+    MalformedValue(#[source] value::MalformedValue),
     /// A call ran longer than the timeout and was stopped.
     #[error("the call ran longer than {0:?} and was stopped")]
     Timeout(std::time::Duration),
@@ -88,7 +102,8 @@ pub enum Error {
     /// No more instances can be created: the pool is full.
     #[error("too many live instances: {0}")]
     Capacity(String),
-    /// The instance trapped earlier and may be inconsistent: make a new one.
+    /// The instance trapped (or sent a malformed value) earlier and may be
+    /// inconsistent: make a new one.
     #[error("this instance trapped earlier and cannot be used again")]
     Trapped,
     /// An app component could not be built (the message says which step

@@ -6,14 +6,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use pycomponent::python_wasm::{Mount, PythonWasm, Run};
-use pycomponent::{Error, HostModules, Instance, Limits, Output, PythonError, Runtime, Value};
+use pycomponent::python_wasm::{PythonWasm, Run};
+use pycomponent::{Error, HostModules, Instance, Limits, Mount, Output, PythonError, Runtime, Value};
 
 /// Run Python inside WebAssembly. Code runs in a sandbox that grants no
 /// files, no network and no environment.
 #[derive(Debug, Parser)]
 #[command(name = "pycomponent", version, about)]
 struct Cli {
+    #[command(flatten)]
+    sandbox: SandboxArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -27,32 +29,21 @@ enum Command {
         /// Print the value as JSON; fails for values JSON cannot hold losslessly.
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        sandbox: SandboxArgs,
     },
     /// Execute statements.
     Exec {
         /// The code.
         code: String,
-        #[command(flatten)]
-        sandbox: SandboxArgs,
     },
     /// Run a script: `sys.argv` is the script name and ARGS, the exit status
     /// comes from `SystemExit` (1 after an uncaught exception).
     Run {
-        /// The script (read on the host; the sandbox gets its text).
-        script: PathBuf,
-        /// Arguments for the script (`sys.argv[1:]`).
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
         #[command(flatten)]
-        sandbox: SandboxArgs,
+        script: ScriptArgs,
     },
-    /// Read Python from stdin, line by line, like the interactive interpreter.
-    Repl {
-        #[command(flatten)]
-        sandbox: SandboxArgs,
-    },
+    /// Read Python from stdin, line by line, like the interactive interpreter
+    /// (`exit()` or `raise SystemExit(N)` ends it with that status).
+    Repl,
     /// Build a Python web app into a wasi:http component: APP is a .py file
     /// or a package directory defining `app` (a WSGI application, e.g.
     /// Flask) or `handle(request)`. The app and its pure-Python requirements
@@ -80,12 +71,6 @@ enum Command {
         /// The address to listen on (port 0: any free port).
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
-        /// Stop a request after this many seconds and answer 504.
-        #[arg(long, default_value_t = 30.0)]
-        timeout: f64,
-        /// Memory cap of each request's instance, in MiB.
-        #[arg(long, default_value_t = 256)]
-        memory: usize,
         /// How many requests run at once; more wait.
         #[arg(long, default_value_t = 100)]
         concurrency: u32,
@@ -105,32 +90,55 @@ enum Command {
         /// A `cargo xtask cpython` output directory.
         #[arg(long, default_value = "target/cpython")]
         cpython: PathBuf,
-        /// Grant a host directory: HOST:GUEST (read-write) or HOST:GUEST:ro.
-        #[arg(long = "mount", value_name = "HOST:GUEST[:ro]")]
-        mounts: Vec<String>,
-        /// The script to run.
-        script: PathBuf,
-        /// Arguments for the script (`sys.argv[1:]`).
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        #[command(flatten)]
+        script: ScriptArgs,
     },
 }
 
-/// Where the component comes from and the limits of the sandbox.
+/// A script and its arguments, as `python3` takes them: everything after
+/// the script is the script's (`sys.argv[1:]`), options included.
+#[derive(Debug, Args)]
+struct ScriptArgs {
+    /// The script (read on the host), then its arguments.
+    #[arg(
+        value_name = "SCRIPT [ARGS]",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    script_and_args: Vec<String>,
+}
+
+impl ScriptArgs {
+    fn script(&self) -> &Path {
+        Path::new(&self.script_and_args[0])
+    }
+
+    fn args(&self) -> &[String] {
+        &self.script_and_args[1..]
+    }
+}
+
+/// Where the component comes from and the limits of the sandbox. These
+/// options go before or after the subcommand; one that a subcommand does
+/// not use is refused rather than ignored.
 #[derive(Debug, Args)]
 struct SandboxArgs {
     /// The component file. Default: the one built into this binary, if any,
     /// else target/component/pycomponent.wasm.
-    #[arg(long, env = "PYCOMPONENT_COMPONENT")]
+    #[arg(long, global = true, env = "PYCOMPONENT_COMPONENT")]
     component: Option<PathBuf>,
-    /// Stop a call after this many seconds (0: no limit).
-    #[arg(long, default_value_t = 30.0)]
-    timeout: f64,
-    /// Memory cap of the interpreter, in MiB.
-    #[arg(long, default_value_t = 256)]
-    memory: usize,
+    /// Stop a call (with serve: a request, answered 504) after this many
+    /// seconds; 0: no limit (not for serve). Default: 30.
+    #[arg(long, global = true)]
+    timeout: Option<f64>,
+    /// Memory cap of the interpreter (with serve: of each request's
+    /// instance), in MiB. Default: 256.
+    #[arg(long, global = true)]
+    memory: Option<usize>,
     /// Grant a host directory: HOST:GUEST (read-write) or HOST:GUEST:ro.
-    #[arg(long = "mount", value_name = "HOST:GUEST[:ro]")]
+    #[arg(long = "mount", global = true, value_name = "HOST:GUEST[:ro]")]
     mounts: Vec<String>,
 }
 
@@ -194,29 +202,29 @@ fn build(app: &Path, requirements: Option<&Path>, output: &Path, app_args: &AppA
     Ok(0)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn serve(
     app: &Path,
     addr: std::net::SocketAddr,
-    timeout: f64,
-    memory: usize,
     concurrency: u32,
     quiet: bool,
     requirements: Option<&Path>,
     app_args: &AppArgs,
+    sandbox: &SandboxArgs,
 ) -> Result<u8, Error> {
+    sandbox.check_used_by("serve", &["timeout", "memory"])?;
+    let timeout = sandbox.timeout_seconds();
+    if !(timeout > 0.0 && timeout.is_finite()) {
+        return Err(Error::InvalidInput("--timeout must be a positive number of seconds".into()));
+    }
     let component = if app.extension().is_some_and(|e| e == "wasm") {
         std::fs::read(app).map_err(|source| Error::Io { path: app.to_path_buf(), source })?
     } else {
         app_args.build(app, requirements)?
     };
-    if !(timeout > 0.0 && timeout.is_finite()) {
-        return Err(Error::InvalidInput("--timeout must be a positive number of seconds".into()));
-    }
     let options = pycomponent::serve::ServeOptions {
         addr,
         timeout: Duration::from_secs_f64(timeout),
-        memory_bytes: memory << 20,
+        memory_bytes: sandbox.memory_bytes(),
         max_concurrent: concurrency.max(1),
         log_requests: !quiet,
     };
@@ -247,13 +255,48 @@ fn digest_from_hex(hex: &str) -> [u8; 32] {
 }
 
 impl SandboxArgs {
+    /// The call timeout in seconds: the option's value, or 30.
+    fn timeout_seconds(&self) -> f64 {
+        self.timeout.unwrap_or(30.0)
+    }
+
+    /// The memory cap in bytes: the option's value in MiB, or 256 MiB.
+    fn memory_bytes(&self) -> usize {
+        self.memory.unwrap_or(256) << 20
+    }
+
+    /// Refuses the options `subcommand` has no use for; `uses` names those
+    /// it takes ("component", "timeout", "memory", "mount").
+    fn check_used_by(&self, subcommand: &str, uses: &[&str]) -> Result<(), Error> {
+        // --component may come from PYCOMPONENT_COMPONENT, which is
+        // meant for every command: it is not refused.
+        let given = [
+            ("timeout", self.timeout.is_some()),
+            ("memory", self.memory.is_some()),
+            ("mount", !self.mounts.is_empty()),
+        ];
+        match given.iter().find(|(name, is_given)| *is_given && !uses.contains(name)) {
+            Some((name, _)) => Err(Error::InvalidInput(format!("`{subcommand}` does not take --{name}"))),
+            None => Ok(()),
+        }
+    }
+
     /// The one instance of this process. It is leaked on purpose: at exit
     /// the OS reclaims its memory at once, where dropping it would first
     /// reset the pool slot and unmap the engine (about a millisecond).
     fn instance(&self) -> Result<&'static mut Instance, Error> {
+        self.instance_with(None)
+    }
+
+    /// [`SandboxArgs::instance`], granted `extra` after the `--mount`s.
+    fn instance_with(&self, extra: Option<Mount>) -> Result<&'static mut Instance, Error> {
+        let timeout = self.timeout_seconds();
+        if !(timeout >= 0.0 && timeout.is_finite()) {
+            return Err(Error::InvalidInput("--timeout must be a number of seconds, 0 or more".into()));
+        }
         let limits = Limits {
-            memory_bytes: self.memory << 20,
-            timeout: (self.timeout > 0.0).then(|| Duration::from_secs_f64(self.timeout)),
+            memory_bytes: self.memory_bytes(),
+            timeout: (timeout > 0.0).then(|| Duration::from_secs_f64(timeout)),
             max_instances: 1,
         };
         let runtime = match (&self.component, EMBEDDED) {
@@ -269,7 +312,8 @@ impl SandboxArgs {
                     other => other,
                 })?,
         };
-        let mounts = self.mounts.iter().map(|m| parse_mount(m)).collect::<Result<Vec<_>, _>>()?;
+        let mut mounts = self.mounts.iter().map(|m| parse_mount(m)).collect::<Result<Vec<_>, _>>()?;
+        mounts.extend(extra);
         Ok(Box::leak(Box::new(runtime.instantiate_with_mounts(HostModules::new(), &mounts)?)))
     }
 }
@@ -295,31 +339,58 @@ fn print_output(output: &Output) {
     let _ = std::io::stdout().flush();
 }
 
-/// The exit status a `SystemExit` asks for, or 1 for any other exception
-/// (whose traceback is printed).
-fn exit_status(error: &PythonError) -> u8 {
-    if error.type_name == "SystemExit" {
-        return match error.message.trim() {
-            "" | "None" => 0,
-            code => code.parse::<i64>().map_or_else(
-                |_| {
-                    eprintln!("{code}");
-                    1
-                },
-                |n| (n & 0xff) as u8,
-            ),
-        };
+/// How code run as CPython's command line runs it ended.
+enum MainOutcome {
+    /// It finished, with this value (None for statements).
+    Value(Value),
+    /// It raised `SystemExit`: the process ends with this status (a
+    /// message for a non-integer code is already in the output).
+    Exit(u8),
+    /// Another exception: its traceback is printed and the status is 1.
+    Raised(PythonError),
+}
+
+/// Runs code through `_pycomponent.run_main` (see bootstrap.py), which
+/// turns `SystemExit` into an exit status by CPython's rules, and prints
+/// what the code printed.
+fn run_main(
+    py: &mut Instance,
+    mode: &str,
+    source: &str,
+    filename: &str,
+    argv: &[&str],
+) -> Result<MainOutcome, Error> {
+    let argv = Value::List(argv.iter().map(|&a| Value::from(a)).collect());
+    let reply =
+        py.call("_pycomponent.run_main", &[mode.into(), source.into(), filename.into(), argv], &[])?;
+    print_output(&reply.output);
+    Ok(match reply.result {
+        Ok(Value::Tuple(pair)) => match <[Value; 2]>::try_from(pair) {
+            Ok([Value::None, value]) => MainOutcome::Value(value),
+            Ok([Value::Int(status), _]) => MainOutcome::Exit((status & 0xff) as u8),
+            other => return Err(Error::InvalidInput(format!("run_main gave {other:?}"))),
+        },
+        Ok(other) => return Err(Error::InvalidInput(format!("run_main gave {other}"))),
+        Err(error) => MainOutcome::Raised(error),
+    })
+}
+
+/// The exit status of a script or `-c` code that ended this way.
+fn exit_status(outcome: MainOutcome) -> u8 {
+    match outcome {
+        MainOutcome::Value(_) => 0,
+        MainOutcome::Exit(status) => status,
+        MainOutcome::Raised(error) => {
+            eprint!("{}", error.traceback);
+            1
+        }
     }
-    eprint!("{}", error.traceback);
-    1
 }
 
 fn eval(expression: &str, json: bool, sandbox: &SandboxArgs) -> Result<u8, Error> {
     let py = sandbox.instance()?;
-    let reply = py.eval(expression)?;
-    print_output(&reply.output);
-    match reply.result {
-        Ok(value) if json => match value.to_json() {
+    match run_main(py, "eval", expression, "<string>", &["-c"])? {
+        MainOutcome::Value(value) if json => match value.to_json() {
             Ok(json) => {
                 println!("{json}");
                 Ok(0)
@@ -329,51 +400,62 @@ fn eval(expression: &str, json: bool, sandbox: &SandboxArgs) -> Result<u8, Error
                 Ok(1)
             }
         },
-        Ok(value) => {
+        MainOutcome::Value(value) => {
             println!("{value}");
             Ok(0)
         }
-        Err(error) => Ok(exit_status(&error)),
+        ended => Ok(exit_status(ended)),
     }
 }
 
+/// Like `python -c CODE`: `sys.argv` is `['-c']`.
 fn exec(code: &str, sandbox: &SandboxArgs) -> Result<u8, Error> {
     let py = sandbox.instance()?;
-    let reply = py.exec(code)?;
-    print_output(&reply.output);
-    Ok(reply.result.err().map_or(0, |e| exit_status(&e)))
+    Ok(exit_status(run_main(py, "command", code, "<string>", &["-c"])?))
 }
 
+/// Like `python3 DIR/main.py ARGS`: the script's directory is granted
+/// read-only at its own absolute path and goes first on `sys.path`, so the
+/// script imports the modules and packages beside it; `__file__` and
+/// tracebacks name the absolute path, `sys.argv[0]` the path as given.
 fn run(script: &Path, args: &[String], sandbox: &SandboxArgs) -> Result<u8, Error> {
-    let source =
-        std::fs::read_to_string(script).map_err(|source| Error::Io { path: script.to_path_buf(), source })?;
-    let name = script.display().to_string();
-    let mut argv = vec![Value::from(name.as_str())];
-    argv.extend(args.iter().map(|a| Value::from(a.as_str())));
-    let py = sandbox.instance()?;
-    let reply = py.call(
-        "_pycomponent.run_script",
-        &[Value::from(source), Value::from(name), Value::List(argv)],
-        &[],
-    )?;
-    print_output(&reply.output);
-    Ok(reply.result.err().map_or(0, |e| exit_status(&e)))
+    let io_error = |source| Error::Io { path: script.to_path_buf(), source };
+    let source = std::fs::read_to_string(script).map_err(io_error)?;
+    let absolute = std::fs::canonicalize(script).map_err(io_error)?;
+    let (Some(dir), Some(path)) = (absolute.parent(), absolute.to_str()) else {
+        return Err(Error::InvalidInput(format!("{}: the script's path is not UTF-8", script.display())));
+    };
+    if dir.parent().is_none() {
+        return Err(Error::InvalidInput(format!(
+            "{}: `run` grants the script's directory to the sandbox, and will not grant {}",
+            script.display(),
+            dir.display()
+        )));
+    }
+    let dir_mount = Mount { host: dir.to_path_buf(), guest: dir.display().to_string(), writable: false };
+    let given = script.display().to_string();
+    let argv: Vec<&str> = std::iter::once(given.as_str()).chain(args.iter().map(String::as_str)).collect();
+    let py = sandbox.instance_with(Some(dir_mount))?;
+    Ok(exit_status(run_main(py, "script", &source, path, &argv)?))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let sandbox = &cli.sandbox;
     let result = match &cli.command {
-        Command::Eval { expression, json, sandbox } => eval(expression, *json, sandbox),
-        Command::Exec { code, sandbox } => exec(code, sandbox),
-        Command::Run { script, args, sandbox } => run(script, args, sandbox),
-        Command::Repl { sandbox } => repl(sandbox),
-        Command::Build { app, requirements, output, app_args } => {
-            build(app, requirements.as_deref(), output, app_args)
+        Command::Eval { expression, json } => eval(expression, *json, sandbox),
+        Command::Exec { code } => exec(code, sandbox),
+        Command::Run { script } => run(script.script(), script.args(), sandbox),
+        Command::Repl => repl(sandbox),
+        Command::Build { app, requirements, output, app_args } => sandbox
+            .check_used_by("build", &[])
+            .and_then(|()| build(app, requirements.as_deref(), output, app_args)),
+        Command::Serve { app, addr, concurrency, quiet, requirements, app_args } => {
+            serve(app, *addr, *concurrency, *quiet, requirements.as_deref(), app_args, sandbox)
         }
-        Command::Serve { app, addr, timeout, memory, concurrency, quiet, requirements, app_args } => {
-            serve(app, *addr, *timeout, *memory, *concurrency, *quiet, requirements.as_deref(), app_args)
-        }
-        Command::PythonWasm { cpython, mounts, script, args } => python_wasm(cpython, mounts, script, args),
+        Command::PythonWasm { cpython, script } => sandbox
+            .check_used_by("python-wasm", &["mount"])
+            .and_then(|()| python_wasm(cpython, &sandbox.mounts, script.script(), script.args())),
     };
     match result {
         Ok(status) => ExitCode::from(status),
@@ -404,28 +486,32 @@ fn repl(sandbox: &SandboxArgs) -> Result<u8, Error> {
             continue;
         }
         let code = if block.is_empty() { line } else { std::mem::take(&mut block) };
-        if !code.trim().is_empty() {
-            run_interactive(py, &code)?;
+        if !code.trim().is_empty()
+            && let Some(status) = run_interactive(py, &code)?
+        {
+            return Ok(status);
         }
         prompt(">>> ");
     }
-    if !block.is_empty() {
-        run_interactive(py, &block)?;
+    if !block.is_empty()
+        && let Some(status) = run_interactive(py, &block)?
+    {
+        return Ok(status);
     }
     Ok(0)
 }
 
 /// One interactive input: statements run, and the value of a final
 /// expression is printed (unless None); exceptions print their traceback.
-fn run_interactive(py: &mut Instance, code: &str) -> Result<(), Error> {
-    let reply = py.run(code)?;
-    print_output(&reply.output);
-    match reply.result {
-        Ok(Value::None) => {}
-        Ok(value) => println!("{value}"),
-        Err(e) => eprint!("{}", e.traceback),
+/// `SystemExit` (`exit()`, `sys.exit(3)`) ends the session with its status.
+fn run_interactive(py: &mut Instance, code: &str) -> Result<Option<u8>, Error> {
+    match run_main(py, "run", code, "<string>", &[""])? {
+        MainOutcome::Value(Value::None) => {}
+        MainOutcome::Value(value) => println!("{value}"),
+        MainOutcome::Exit(status) => return Ok(Some(status)),
+        MainOutcome::Raised(error) => eprint!("{}", error.traceback),
     }
-    Ok(())
+    Ok(None)
 }
 
 fn python_wasm(cpython: &Path, mounts: &[String], script: &Path, args: &[String]) -> Result<u8, Error> {
@@ -453,17 +539,36 @@ mod tests {
     }
 
     #[test]
-    fn exit_statuses() {
-        let exit = |message: &str| PythonError {
-            type_name: "SystemExit".into(),
-            message: message.into(),
-            traceback: String::new(),
-        };
-        assert_eq!(exit_status(&exit("")), 0);
-        assert_eq!(exit_status(&exit("3")), 3);
-        assert_eq!(exit_status(&exit("bye")), 1);
-        let other =
-            PythonError { type_name: "ValueError".into(), message: "x".into(), traceback: String::new() };
-        assert_eq!(exit_status(&other), 1);
+    fn sandbox_options_go_before_or_after_the_subcommand() {
+        for args in [
+            &["pycomponent", "--timeout", "2", "--memory", "64", "exec", "pass"][..],
+            &["pycomponent", "exec", "--timeout", "2", "--memory", "64", "pass"],
+            &["pycomponent", "--timeout", "2", "exec", "--memory", "64", "pass"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert_eq!((cli.sandbox.timeout, cli.sandbox.memory), (Some(2.0), Some(64)), "{args:?}");
+        }
+        let cli =
+            Cli::try_parse_from(["pycomponent", "--mount", "d:/d", "run", "x.py", "--timeout", "3"]).unwrap();
+        assert_eq!(cli.sandbox.mounts, ["d:/d"]);
+        assert_eq!(cli.sandbox.timeout, None, "after the script, options are the script's arguments");
+        let Command::Run { script } = &cli.command else { panic!("{:?}", cli.command) };
+        assert_eq!(
+            (script.script(), script.args()),
+            (Path::new("x.py"), &["--timeout".into(), "3".into()][..])
+        );
+        assert!(Cli::try_parse_from(["pycomponent", "run"]).is_err(), "a script is required");
+    }
+
+    #[test]
+    fn options_a_subcommand_does_not_use_are_refused() {
+        let cli = Cli::try_parse_from(["pycomponent", "--mount", "d:/d", "serve", "app.wasm"]).unwrap();
+        let err = cli.sandbox.check_used_by("serve", &["timeout", "memory"]).unwrap_err();
+        assert_eq!(err.to_string(), "`serve` does not take --mount");
+        let cli = Cli::try_parse_from(["pycomponent", "serve", "app.wasm", "--timeout", "5"]).unwrap();
+        assert!(cli.sandbox.check_used_by("serve", &["timeout", "memory"]).is_ok());
+        assert_eq!(cli.sandbox.timeout_seconds(), 5.0);
+        let cli = Cli::try_parse_from(["pycomponent", "build", "app.py", "--memory", "64"]).unwrap();
+        assert!(cli.sandbox.check_used_by("build", &[]).is_err());
     }
 }

@@ -9,7 +9,7 @@ use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
-use crate::Error;
+use crate::{Error, Mount};
 
 /// Where the guest finds the standard library: `python.wasm` is configured
 /// with prefix `/usr/local`, so its `sys.path` starts from here.
@@ -25,17 +25,6 @@ pub struct PythonWasm {
     module: Module,
     linker: Linker<WasiP1Ctx>,
     stdlib: PathBuf,
-}
-
-/// A host directory granted to the guest.
-#[derive(Debug, Clone)]
-pub struct Mount {
-    /// Directory on the host.
-    pub host: PathBuf,
-    /// Absolute path where the guest sees it.
-    pub guest: String,
-    /// Whether the guest may create, change and delete files in it.
-    pub writable: bool,
 }
 
 /// One run of the interpreter: its arguments and what it is granted.
@@ -191,7 +180,7 @@ impl PythonWasm {
             Ok(()) => 0,
             Err(err) => match err.downcast_ref::<I32Exit>() {
                 Some(exit) => exit.0,
-                None => return Err(Error::Trap(format!("{err:?}"))),
+                None => return Err(Error::Trap(err)),
             },
         };
         let (stdout, stderr) = match captured {

@@ -10,7 +10,6 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -24,8 +23,8 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use crate::Error;
-use crate::component::{EpochTicker, Limits, engine_config};
+use crate::engine::{EpochTicker, engine_config};
+use crate::{Error, Limits};
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -72,7 +71,6 @@ struct Shared {
     pre: ProxyPre<RequestState>,
     options: ServeOptions,
     slots: Arc<tokio::sync::Semaphore>,
-    in_flight: AtomicUsize,
     _ticker: EpochTicker,
 }
 
@@ -146,7 +144,6 @@ impl Server {
         let shared = Arc::new(Shared {
             pre,
             slots: Arc::new(tokio::sync::Semaphore::new(options.max_concurrent as usize)),
-            in_flight: AtomicUsize::new(0),
             _ticker: EpochTicker::start(&engine),
             options,
         });
@@ -159,12 +156,19 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then stops accepting connections
-    /// and waits (up to the request timeout) for the requests in flight.
+    /// and waits (up to the request timeout) for the connections open at
+    /// that moment: a request in flight gets its whole response, body
+    /// included, and idle keep-alive connections are closed.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         let mut shutdown = std::pin::pin!(shutdown);
+        let (stopping, stop) = tokio::sync::watch::channel(false);
+        let mut connections = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
+                    // Reap finished connections, so that the set holds only
+                    // open ones however long the server runs.
+                    while connections.try_join_next().is_some() {}
                     let (stream, _) = match accepted {
                         Ok(connection) => connection,
                         // Out of file descriptors and the like: the next
@@ -177,23 +181,38 @@ impl Server {
                     };
                     let _ = stream.set_nodelay(true);
                     let shared = self.shared.clone();
-                    tokio::spawn(async move {
+                    let mut stop = stop.clone();
+                    connections.spawn(async move {
                         let service = hyper::service::service_fn(move |request| {
                             let shared = shared.clone();
                             async move { Ok::<_, Infallible>(shared.handle(request).await) }
                         });
                         let io = wasmtime_wasi_http::io::TokioIo::new(stream);
+                        let connection = http1::Builder::new().keep_alive(true).serve_connection(io, service);
+                        let mut connection = std::pin::pin!(connection);
                         // A client that goes away mid-request is not an error of ours.
-                        let _ = http1::Builder::new().keep_alive(true).serve_connection(io, service).await;
+                        tokio::select! {
+                            _ = connection.as_mut() => return,
+                            _ = stop.wait_for(|stopping| *stopping) => {}
+                        }
+                        // Finishes the response being written (its body
+                        // too), then closes instead of keeping alive.
+                        connection.as_mut().graceful_shutdown();
+                        let _ = connection.await;
                     });
                 }
                 () = &mut shutdown => break,
             }
         }
         drop(self.listener);
-        let deadline = Instant::now() + self.shared.options.timeout;
-        while self.shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        let _ = stopping.send(true);
+        let drained = async { while connections.join_next().await.is_some() {} };
+        if tokio::time::timeout(self.shared.options.timeout, drained).await.is_err() {
+            eprintln!(
+                "pycomponent serve: {} connections still open after {:?}; closing them",
+                connections.len(),
+                self.shared.options.timeout
+            );
         }
         Ok(())
     }
@@ -208,7 +227,6 @@ impl Shared {
     ) -> hyper::Response<HyperOutgoingBody> {
         let started = Instant::now();
         let (method, path) = (request.method().clone(), request.uri().path().to_string());
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
         let (response, note) = match self.slots.clone().acquire_owned().await {
             Ok(permit) => {
                 match tokio::time::timeout(self.options.timeout, self.run_instance(request, permit)).await {
@@ -219,7 +237,6 @@ impl Shared {
             }
             Err(_) => RequestProblem::Internal("the server is shutting down".into()).into_response(),
         };
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
         if self.options.log_requests {
             eprintln!(
                 "{method} {path} {} {:.1} ms{note}",

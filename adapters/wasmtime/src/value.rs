@@ -1,9 +1,15 @@
-//! Python values on the Rust side, and their encoding as the WIT node table
-//! (root first, containers referring to their items by index).
+//! Python values on the Rust side: [`Value`], its `repr()` and its JSON
+//! form; the `table` module encodes it as the WIT node table and decodes
+//! (and checks) the tables the guest sends.
 
 use std::fmt;
 
-use crate::component::wire;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
+mod table;
+
+pub(crate) use table::check_size;
+pub use table::{MAX_DEPTH, MAX_NODES, MAX_PAYLOAD, MalformedValue};
 
 /// A Python value that crosses the boundary.
 #[derive(Debug, Clone, PartialEq)]
@@ -236,126 +242,6 @@ impl Value {
     }
 }
 
-/// Why a node table is not a valid value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed value from the guest: {0}")]
-pub struct MalformedValue(pub String);
-
-/// The most nodes (values, counting every item of every container) one
-/// call may carry across the boundary, in either direction. The guest
-/// enforces the same limits on what Python sends out.
-pub const MAX_NODES: usize = 1_000_000;
-
-/// The most bytes of strings, bytes and big-int digits one call may carry
-/// across the boundary, in either direction (source code included).
-pub const MAX_PAYLOAD: usize = 64 << 20;
-
-/// Checks that `values`, sent together, stay within [`MAX_NODES`] and
-/// [`MAX_PAYLOAD`]; the error says which limit they pass.
-pub(crate) fn check_size<'a>(values: impl IntoIterator<Item = &'a Value>) -> Result<(), String> {
-    let (mut nodes, mut payload) = (0usize, 0usize);
-    let mut stack: Vec<&Value> = values.into_iter().collect();
-    while let Some(value) = stack.pop() {
-        nodes += 1;
-        match value {
-            Value::Str(s) | Value::BigInt(s) => payload += s.len(),
-            Value::Bytes(b) => payload += b.len(),
-            Value::Opaque { type_name, repr } => payload += type_name.len() + repr.len(),
-            Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
-                stack.extend(items)
-            }
-            Value::Dict(pairs) => stack.extend(pairs.iter().flat_map(|(k, v)| [k, v])),
-            Value::None | Value::Bool(_) | Value::Int(_) | Value::Float(_) => {}
-        }
-        if nodes > MAX_NODES {
-            return Err(format!("the value is too large: more than {MAX_NODES} items"));
-        }
-        if payload > MAX_PAYLOAD {
-            return Err(format!(
-                "the value is too large: more than {} MiB of text and bytes",
-                MAX_PAYLOAD >> 20
-            ));
-        }
-    }
-    Ok(())
-}
-
-impl Value {
-    /// Encodes the value as a node table, root first.
-    pub(crate) fn to_wire(&self) -> wire::Value {
-        let mut nodes = Vec::new();
-        encode(self, &mut nodes);
-        wire::Value { nodes }
-    }
-
-    /// Decodes a node table. Children must come after their parent, which
-    /// also rules out cycles.
-    pub(crate) fn from_wire(value: &wire::Value) -> Result<Value, MalformedValue> {
-        if value.nodes.is_empty() {
-            return Err(MalformedValue("no nodes".into()));
-        }
-        decode(&value.nodes, 0)
-    }
-}
-
-fn encode(value: &Value, nodes: &mut Vec<wire::Node>) -> u32 {
-    let index = nodes.len() as u32;
-    nodes.push(wire::Node::None);
-    let all = |items: &[Value], nodes: &mut Vec<wire::Node>| -> Vec<u32> {
-        items.iter().map(|item| encode(item, nodes)).collect()
-    };
-    let node = match value {
-        Value::None => wire::Node::None,
-        Value::Bool(b) => wire::Node::Boolean(*b),
-        Value::Int(v) => wire::Node::Int(*v),
-        Value::BigInt(v) => wire::Node::BigInt(v.clone()),
-        Value::Float(v) => wire::Node::Float(*v),
-        Value::Str(s) => wire::Node::Str(s.clone()),
-        Value::Bytes(b) => wire::Node::Bytes(b.clone()),
-        Value::List(items) => wire::Node::List(all(items, nodes)),
-        Value::Tuple(items) => wire::Node::Tuple(all(items, nodes)),
-        Value::Set(items) => wire::Node::Set(all(items, nodes)),
-        Value::FrozenSet(items) => wire::Node::Frozenset(all(items, nodes)),
-        Value::Dict(pairs) => {
-            wire::Node::Dict(pairs.iter().map(|(k, v)| (encode(k, nodes), encode(v, nodes))).collect())
-        }
-        Value::Opaque { type_name, repr } => {
-            wire::Node::Opaque(wire::OpaqueObject { type_name: type_name.clone(), repr: repr.clone() })
-        }
-    };
-    nodes[index as usize] = node;
-    index
-}
-
-fn decode(nodes: &[wire::Node], index: u32) -> Result<Value, MalformedValue> {
-    let node =
-        nodes.get(index as usize).ok_or_else(|| MalformedValue(format!("index {index} out of range")))?;
-    let child = |i: &u32| {
-        if *i <= index {
-            return Err(MalformedValue(format!("node {index} refers back to node {i}")));
-        }
-        decode(nodes, *i)
-    };
-    let all = |items: &[u32]| items.iter().map(child).collect::<Result<Vec<_>, _>>();
-    Ok(match node {
-        wire::Node::None => Value::None,
-        wire::Node::Boolean(b) => Value::Bool(*b),
-        wire::Node::Int(v) => Value::Int(*v),
-        wire::Node::BigInt(v) => Value::BigInt(v.clone()),
-        wire::Node::Float(v) => Value::Float(*v),
-        wire::Node::Str(s) => Value::Str(s.clone()),
-        wire::Node::Bytes(b) => Value::Bytes(b.clone()),
-        wire::Node::List(items) => Value::List(all(items)?),
-        wire::Node::Tuple(items) => Value::Tuple(all(items)?),
-        wire::Node::Set(items) => Value::Set(all(items)?),
-        wire::Node::Frozenset(items) => Value::FrozenSet(all(items)?),
-        wire::Node::Dict(pairs) => {
-            Value::Dict(pairs.iter().map(|(k, v)| Ok((child(k)?, child(v)?))).collect::<Result<_, _>>()?)
-        }
-        wire::Node::Opaque(o) => Value::Opaque { type_name: o.type_name.clone(), repr: o.repr.clone() },
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,23 +256,6 @@ mod tests {
             (Value::Int(3), Value::BigInt("-123456789012345678901234567890".into())),
             (Value::Bool(true), Value::FrozenSet(vec![])),
         ])
-    }
-
-    #[test]
-    fn round_trip_through_the_node_table() {
-        let value = sample();
-        let wire = value.to_wire();
-        assert_eq!(Value::from_wire(&wire).unwrap(), value);
-        assert!(matches!(wire.nodes[0], wire::Node::Dict(_)), "root first");
-    }
-
-    #[test]
-    fn back_references_and_bad_indices_are_refused() {
-        let cyclic = wire::Value { nodes: vec![wire::Node::List(vec![0])] };
-        assert!(Value::from_wire(&cyclic).is_err());
-        let dangling = wire::Value { nodes: vec![wire::Node::List(vec![5])] };
-        assert!(Value::from_wire(&dangling).is_err());
-        assert!(Value::from_wire(&wire::Value { nodes: vec![] }).is_err());
     }
 
     #[test]

@@ -80,6 +80,28 @@ fn run_sets_argv_and_exit_status() {
 }
 
 #[test]
+fn run_imports_the_modules_beside_the_script() {
+    let dir = std::env::temp_dir().join(format!("pycomponent-cli-app-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("tools")).unwrap();
+    std::fs::write(dir.join("helper.py"), "def twice(x):\n    return 2 * x\n").unwrap();
+    std::fs::write(dir.join("tools/__init__.py"), "from .names import NAME\n").unwrap();
+    std::fs::write(dir.join("tools/names.py"), "NAME = 'tools'\n").unwrap();
+    std::fs::write(
+        dir.join("main.py"),
+        "import sys, helper, tools\nprint(helper.twice(21), tools.NAME, sys.path[0] == __file__.rsplit('/', 1)[0])\n\
+         open(__file__.replace('main.py', 'new.py'), 'w')\n",
+    )
+    .unwrap();
+    let script = dir.join("main.py");
+    let out = pycomponent(&["run", script.to_str().unwrap()], "");
+    assert_eq!(text(&out.stdout), "42 tools True\n", "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "the directory is granted read-only");
+    assert!(text(&out.stderr).contains("main.py\", line 3"), "{}", text(&out.stderr));
+    assert!(!dir.join("new.py").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn repl_reads_stdin() {
     let out = pycomponent(
         &["repl"],
@@ -87,6 +109,25 @@ fn repl_reads_stdin() {
     );
     assert_eq!(text(&out.stdout), "21\n40\nstill here\n");
     assert!(text(&out.stderr).contains("ZeroDivisionError"), "{}", text(&out.stderr));
+    // SystemExit ends the session with its status, as in CPython's REPL.
+    let out = pycomponent(&["repl"], "print('before')\nimport sys\nsys.exit(5)\nprint('after')\n");
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(5), "before\n".into()));
+}
+
+#[test]
+fn system_exit_gives_the_status_cpython_gives() {
+    let status = |args: &[&str]| {
+        let out = pycomponent(args, "");
+        (out.status.code(), text(&out.stderr))
+    };
+    assert_eq!(status(&["exec", "raise SystemExit(3)"]), (Some(3), String::new()));
+    assert_eq!(status(&["exec", "raise SystemExit('3')"]), (Some(1), "3\n".into()));
+    assert_eq!(status(&["exec", "import sys; sys.exit('bye')"]), (Some(1), "bye\n".into()));
+    assert_eq!(status(&["exec", "raise SystemExit(None)"]), (Some(0), String::new()));
+    assert_eq!(status(&["exec", "raise SystemExit(258)"]), (Some(2), String::new()));
+    assert_eq!(status(&["eval", "__import__('sys').exit(4)"]), (Some(4), String::new()));
+    let out = pycomponent(&["exec", "import sys; print(sys.argv)"], "");
+    assert_eq!(text(&out.stdout), "['-c']\n", "argv as under python -c");
 }
 
 #[test]
@@ -96,6 +137,14 @@ fn timeout_and_memory_options() {
     assert!(text(&out.stderr).contains("ran longer than"), "{}", text(&out.stderr));
     let out = pycomponent(&["eval", "--memory", "64", "len(bytearray(200 * 2**20))"], "");
     assert!(text(&out.stderr).contains("MemoryError"), "{}", text(&out.stderr));
+    // Before the subcommand too.
+    let out = pycomponent(&["--timeout", "0.2", "--memory", "64", "exec", "while True: pass"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("ran longer than"), "{}", text(&out.stderr));
+    // A subcommand refuses what it has no use for.
+    let out = pycomponent(&["--mount", "/tmp:/tmp", "build", "app.py"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("`build` does not take --mount"), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -196,9 +245,21 @@ fn serve_builds_an_app_logs_requests_and_stops_gracefully_on_sigterm() {
         std::thread::spawn(move || http_get(&addr, "/sleep?seconds=1.5"))
     };
     std::thread::sleep(Duration::from_millis(500));
+    // So does one whose body is still streaming: 32 MiB do not fit in the
+    // sockets' buffers, so most of it is sent after SIGTERM, while this
+    // client reads slowly.
+    let mut streaming = std::net::TcpStream::connect(&addr).expect("connects");
+    streaming.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(streaming, "GET /big?mib=32 HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").unwrap();
+    let mut first = [0; 1024];
+    let mut received = std::io::Read::read(&mut streaming, &mut first).expect("the response starts");
     let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     assert_eq!(slow.join().unwrap(), ("HTTP/1.1 200 OK".into(), "slept".into()));
+    std::thread::sleep(Duration::from_millis(500));
+    received += std::io::copy(&mut streaming, &mut std::io::sink()).expect("the body arrives") as usize;
+    let headers = text(&first).find("\r\n\r\n").expect("whole headers in the first read") + 4;
+    assert_eq!(received - headers, 32 << 20, "the whole body arrives after SIGTERM");
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {

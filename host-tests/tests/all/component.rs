@@ -321,19 +321,45 @@ fn forty_stdlib_modules_import_and_work_at_run_time() {
     assert!(RUNTIME_IMPORTS.len() >= 40);
 }
 
-/// zoneinfo imports, but the component has no time-zone database (WASI has
-/// no /usr/share/zoneinfo and the tzdata package is not in the stdlib):
-/// looking up a zone fails with zoneinfo's own clear error, UTC works.
+/// The IANA time-zone database comes with the component (the `tzdata`
+/// package, served from memory through `importlib.resources`), so
+/// `zoneinfo` works with no file system.
 #[test]
-fn zoneinfo_without_a_database_fails_clearly() {
+fn zoneinfo_has_the_iana_database() {
     let mut py = instance();
-    let err = py.eval("__import__('zoneinfo').ZoneInfo('Europe/Paris')").unwrap().result.unwrap_err();
-    assert_eq!(err.type_name, "zoneinfo._common.ZoneInfoNotFoundError");
-    let utc = eval(
-        &mut py,
-        "str(__import__('datetime').datetime(2026, 1, 1, tzinfo=__import__('datetime').timezone.utc))",
+    py.exec(
+        "from zoneinfo import ZoneInfo, available_timezones\n\
+         from datetime import datetime, timezone\n\
+         summer = datetime(2026, 7, 1, 12, tzinfo=timezone.utc)\n\
+         winter = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)",
+    )
+    .unwrap()
+    .result
+    .unwrap();
+    assert_eq!(eval(&mut py, "str(ZoneInfo('Europe/Paris'))"), Value::from("Europe/Paris"));
+    assert_eq!(
+        eval(
+            &mut py,
+            "[str(summer.astimezone(ZoneInfo('Europe/Paris'))), str(winter.astimezone(ZoneInfo('Europe/Paris')))]"
+        ),
+        Value::List(vec![Value::from("2026-07-01 14:00:00+02:00"), Value::from("2026-01-01 13:00:00+01:00")])
     );
-    assert_eq!(utc, Value::from("2026-01-01 00:00:00+00:00"));
+    assert_eq!(
+        eval(&mut py, "datetime.now(ZoneInfo('Asia/Tokyo')).utcoffset().total_seconds()"),
+        Value::Float(32400.0)
+    );
+    assert_eq!(
+        eval(&mut py, "ZoneInfo('America/Argentina/Buenos_Aires').utcoffset(winter).total_seconds()"),
+        Value::Float(-10800.0)
+    );
+    assert_eq!(
+        eval(&mut py, "len(available_timezones()) > 500 and 'America/New_York' in available_timezones()"),
+        Value::Bool(true)
+    );
+    let err = py.eval("ZoneInfo('Mars/Olympus_Mons')").unwrap().result.unwrap_err();
+    assert_eq!(err.type_name, "zoneinfo._common.ZoneInfoNotFoundError");
+    // A fresh instance has it too (nothing of it is left to the first call).
+    assert_eq!(eval(&mut instance(), "str(__import__('zoneinfo').ZoneInfo('UTC'))"), Value::from("UTC"));
 }
 
 /// Two instances of one runtime share nothing.
@@ -373,5 +399,67 @@ fn granted_directories_and_nothing_else() {
         assert!(err.type_name.ends_with("Error"), "{code}: {err}");
     }
     assert!(!dir.join("ro/new.txt").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Modules, packages and zip files in a granted directory import as in
+/// CPython once the directory is on `sys.path`; the standard library still
+/// comes from memory; every instance starts with fresh path caches.
+#[test]
+fn imports_from_granted_directories_and_zip_files() {
+    let dir = std::env::temp_dir().join(format!("pycomponent-imports-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("pkg/sub")).unwrap();
+    std::fs::write(dir.join("helper.py"), "def greet(n):\n    return f'hello {n}'\n").unwrap();
+    std::fs::write(dir.join("pkg/__init__.py"), "from .core import VALUE\n").unwrap();
+    std::fs::write(dir.join("pkg/core.py"), "VALUE = 41 + 1\n").unwrap();
+    std::fs::write(dir.join("pkg/sub/__init__.py"), "").unwrap();
+    std::fs::write(dir.join("pkg/sub/leaf.py"), "def fail():\n    raise KeyError('leaf')\n").unwrap();
+    // The zip file is written by zipfile in an instance granted the
+    // directory read-write.
+    let writable = pycomponent::Mount { host: dir.clone(), guest: "/app".into(), writable: true };
+    let mut writer = runtime().instantiate_with_mounts(HostModules::new(), &[writable]).unwrap();
+    writer
+        .exec("import zipfile\nwith zipfile.ZipFile('/app/lib.zip', 'w') as z:\n    z.writestr('zipped.py', 'WHERE = __file__\\n')")
+        .unwrap()
+        .result
+        .unwrap();
+    let mount = pycomponent::Mount { host: dir.clone(), guest: "/app".into(), writable: false };
+    let mut py = runtime().instantiate_with_mounts(HostModules::new(), std::slice::from_ref(&mount)).unwrap();
+    let err = py.exec("import helper").unwrap().result.unwrap_err();
+    assert_eq!(err.type_name, "ModuleNotFoundError", "only directories on sys.path are searched");
+    py.exec(
+        "import sys\nsys.path[:0] = ['/app', '/app/lib.zip']\nimport helper, pkg, pkg.sub.leaf, zipped, json",
+    )
+    .unwrap()
+    .result
+    .unwrap();
+    assert_eq!(eval(&mut py, "helper.greet('wasm')"), Value::from("hello wasm"));
+    assert_eq!(eval(&mut py, "pkg.VALUE"), Value::from(42));
+    assert_eq!(eval(&mut py, "pkg.__file__"), Value::from("/app/pkg/__init__.py"));
+    assert_eq!(eval(&mut py, "zipped.WHERE"), Value::from("/app/lib.zip/zipped.py"));
+    assert_eq!(
+        eval(&mut py, "json.__spec__.loader.__class__.__name__"),
+        Value::from("_EmbeddedStdlib"),
+        "the stdlib comes from memory even with directories on sys.path"
+    );
+    let err = py.exec("pkg.sub.leaf.fail()").unwrap().result.unwrap_err();
+    assert!(
+        err.traceback.contains("File \"/app/pkg/sub/leaf.py\", line 2, in fail\n    raise KeyError('leaf')"),
+        "tracebacks show the file's source lines: {}",
+        err.traceback
+    );
+
+    // A new instance sees the files as they are now, not as an earlier
+    // instance (or the snapshot) cached them.
+    std::fs::write(dir.join("late.py"), "LATE = True\n").unwrap();
+    let mut fresh = runtime().instantiate_with_mounts(HostModules::new(), &[mount]).unwrap();
+    fresh.exec("import sys\nsys.path.insert(0, '/app')\nimport late").unwrap().result.unwrap();
+    assert_eq!(eval(&mut fresh, "late.LATE"), Value::from(true));
+    assert_eq!(eval(&mut fresh, "'helper' in sys.modules"), Value::from(false));
+    // Without the grant the directory is not there.
+    let mut other = instance();
+    let err =
+        other.exec("import sys\nsys.path.insert(0, '/app')\nimport helper").unwrap().result.unwrap_err();
+    assert_eq!(err.type_name, "ModuleNotFoundError");
     std::fs::remove_dir_all(dir).unwrap();
 }

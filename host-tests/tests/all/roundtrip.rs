@@ -69,9 +69,27 @@ fn random_values_round_trip_unchanged() {
     }
 }
 
+/// A `str` value holding a lone surrogate cannot become a WIT string: it is
+/// refused with a `ValueError` that names the surrogate, never silently
+/// changed. Text meant for people (output, tracebacks) shows U+FFFD.
 #[test]
-fn lone_surrogates_arrive_as_replacement_characters() {
+fn lone_surrogates_are_refused_with_a_clear_error() {
     let mut py = component_runtime().instantiate(HostModules::new()).unwrap();
-    let v = py.eval("'a\\ud800b'").unwrap().result.unwrap();
-    assert_eq!(v, Value::from("a\u{fffd}b"));
+    for expression in ["'ab\\ud800c'", "['ok', {'key': 'ab\\ud800c'}]", "{'ab\\ud800': 1}"] {
+        let err = py.eval(expression).unwrap().result.unwrap_err();
+        assert_eq!(err.type_name, "ValueError", "{expression}");
+        assert!(
+            err.message.contains("lone surrogate ('\\ud800' at index 2)"),
+            "{expression}: {}",
+            err.message
+        );
+    }
+    let err = py.eval("'\\udcff'").unwrap().result.unwrap_err();
+    assert!(err.message.contains("'\\udcff' at index 0"), "{}", err.message);
+    let reply = py.exec("print('a\\ud800b')\nraise ValueError('k\\udfff')").unwrap();
+    assert_eq!(reply.output.stdout, "a\u{fffd}b\n");
+    assert!(reply.result.unwrap_err().message.contains('\u{fffd}'));
+    // The value itself is fine inside Python, and crosses as bytes.
+    let bytes = py.eval("'a\\ud800b'.encode('utf-8', 'surrogatepass')").unwrap().result.unwrap();
+    assert_eq!(bytes, Value::Bytes(b"a\xed\xa0\x80b".to_vec()));
 }

@@ -1,6 +1,7 @@
 //! What python.wasm is granted: the standard library read-only, nothing else.
 
-use pycomponent::python_wasm::{Mount, Run};
+use pycomponent::Mount;
+use pycomponent::python_wasm::Run;
 
 use super::{python, run_ok};
 

@@ -1,0 +1,428 @@
+//! The Python component under Wasmtime: a [`Runtime`] compiles it once, an
+//! [`Instance`] runs code with state that persists between calls, and
+//! [`Reply`] is what one call gives back.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store, Trap};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::Error;
+use crate::bindings::exports::pycomponent::python::interpreter::{Evaluation, Execution};
+use crate::bindings::{self, wire};
+use crate::engine::{EPOCH_TICK, EpochTicker, Limits, MemoryCap, NO_DEADLINE, engine_config, pool_full};
+use crate::host::HostModules;
+use crate::python_wasm::GUEST_STDLIB;
+use crate::value::{MalformedValue, Value};
+
+/// A Python exception, as a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{type_name}: {message}")]
+pub struct PythonError {
+    /// Qualified exception type name, e.g. `ValueError`.
+    pub type_name: String,
+    /// `str()` of the exception.
+    pub message: String,
+    /// The formatted traceback.
+    pub traceback: String,
+}
+
+/// What Python printed during one call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    /// Text written to `sys.stdout`.
+    pub stdout: String,
+    /// Text written to `sys.stderr`.
+    pub stderr: String,
+}
+
+/// The outcome of one call: its result (or the Python exception) and what it printed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply<T> {
+    /// The result, or the exception Python raised.
+    pub result: Result<T, PythonError>,
+    /// What the call printed.
+    pub output: Output,
+}
+
+/// A host directory granted to the guest
+/// ([`Runtime::instantiate_with_mounts`], and
+/// [`Run::mount`](crate::python_wasm::Run::mount) for `python.wasm`).
+#[derive(Debug, Clone)]
+pub struct Mount {
+    /// Directory on the host.
+    pub host: PathBuf,
+    /// Absolute path where the guest sees it.
+    pub guest: String,
+    /// Whether the guest may create, change and delete files in it.
+    pub writable: bool,
+}
+
+/// The guest paths the snapshot was made with, in the order of their
+/// descriptors (3, 4): the standard library and the packages the component
+/// carries (xtask/src/component.rs mounts them for wizer).
+const SNAPSHOT_PREOPENS: [&str; 2] = [GUEST_STDLIB, "/usr/local/lib/python3.11/site-packages"];
+
+/// An empty, unwritable directory in the user's pycomponent cache (see
+/// `instantiate_with_mounts`); checked to be empty before every use.
+fn empty_directory() -> Result<PathBuf, Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(dir) = crate::compiled_cache::dir().and_then(|d| d.parent().map(|p| p.join("empty"))) else {
+        return Err(Error::InvalidInput(
+            "no cache directory for the empty mount: set PYCOMPONENT_CACHE".into(),
+        ));
+    };
+    let io = |source| Error::Io { path: dir.clone(), source };
+    if !dir.is_dir() {
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o500)).map_err(io)?;
+    }
+    if std::fs::read_dir(&dir).map_err(io)?.next().is_some() {
+        return Err(Error::InvalidInput(format!("{} must be empty", dir.display())));
+    }
+    Ok(dir)
+}
+
+/// Per-instance state of the store.
+struct State {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    host: HostModules,
+    memory: MemoryCap,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// A compiled component, ready to make instances.
+#[derive(Clone)]
+pub struct Runtime {
+    engine: Engine,
+    component: Component,
+    linker: Linker<State>,
+    limits: Limits,
+    ticker: Option<Arc<EpochTicker>>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Compiles the component at `component` (built by `cargo xtask
+    /// component`) with the default [`Limits`].
+    pub fn new(component: &Path) -> Result<Runtime, Error> {
+        Runtime::with_limits(component, Limits::default())
+    }
+
+    /// Compiles the component at `component` with these limits.
+    pub fn with_limits(component: &Path, limits: Limits) -> Result<Runtime, Error> {
+        let bytes =
+            std::fs::read(component).map_err(|source| Error::Io { path: component.to_path_buf(), source })?;
+        Runtime::from_bytes(&bytes, limits)
+    }
+
+    /// Compiles a component given as bytes, with these limits. The compiled
+    /// code is cached on disk (see the `compiled_cache` module), so only the
+    /// first runtime for a given component pays for compilation.
+    pub fn from_bytes(bytes: &[u8], limits: Limits) -> Result<Runtime, Error> {
+        Runtime::from_bytes_with_digest(bytes, &crate::compiled_cache::digest(bytes), limits)
+    }
+
+    /// Like [`Runtime::from_bytes`], with the component's SHA-256 computed
+    /// ahead of time: for programs that carry the component inside their
+    /// binary, where hashing 16 MB at every start (about 13 ms) is the
+    /// largest part of start-up. The digest keys the on-disk cache of
+    /// compiled code, so it must be the SHA-256 of `bytes`: a wrong one can
+    /// load the compiled code of another component.
+    pub fn from_bytes_with_digest(bytes: &[u8], sha256: &[u8; 32], limits: Limits) -> Result<Runtime, Error> {
+        let config = engine_config(&limits);
+        let engine = Engine::new(&config).map_err(Error::Engine)?;
+        let component =
+            crate::compiled_cache::load_or_compile(&engine, bytes, sha256).map_err(Error::Compile)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(Error::Engine)?;
+        bindings::Python::add_to_linker::<State, HasSelf<HostModules>>(&mut linker, |state| &mut state.host)
+            .map_err(Error::Engine)?;
+        let ticker = limits.timeout.is_some().then(|| Arc::new(EpochTicker::start(&engine)));
+        Ok(Runtime { engine, component, linker, limits, ticker })
+    }
+
+    /// The limits every instance gets.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// A fresh instance with these host modules. It starts from the
+    /// component's snapshot (CPython initialized, the standard library in
+    /// memory) and is granted nothing: no files, no environment, no network.
+    pub fn instantiate(&self, host: HostModules) -> Result<Instance, Error> {
+        self.instantiate_with_mounts(host, &[])
+    }
+
+    /// A fresh instance that is also granted these host directories.
+    pub fn instantiate_with_mounts(&self, host: HostModules, mounts: &[Mount]) -> Result<Instance, Error> {
+        let mut wasi = WasiCtxBuilder::new();
+        if !mounts.is_empty() {
+            // wasi-libc's table from snapshot time maps the directories the
+            // snapshot was made with to the first granted descriptors: make
+            // those empty directories.
+            let empty = empty_directory()?;
+            for guest in SNAPSHOT_PREOPENS {
+                wasi.preopened_dir(&empty, guest, FsPerms::ReadOnly)
+                    .map_err(|e| Error::Mount { path: empty.clone(), message: e.to_string() })?;
+            }
+        }
+        for mount in mounts {
+            if !mount.guest.starts_with('/') || SNAPSHOT_PREOPENS.contains(&mount.guest.as_str()) {
+                return Err(Error::InvalidInput(format!(
+                    "cannot mount at {:?}: use an absolute path other than {}",
+                    mount.guest,
+                    SNAPSHOT_PREOPENS.join(" and ")
+                )));
+            }
+            let perms = if mount.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+            wasi.preopened_dir(&mount.host, &mount.guest, perms)
+                .map_err(|e| Error::Mount { path: mount.host.clone(), message: e.to_string() })?;
+        }
+        let state = State {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            host,
+            memory: MemoryCap::new(self.limits.memory_bytes),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.memory);
+        if self.limits.timeout.is_some() {
+            store.epoch_deadline_trap();
+            store.set_epoch_deadline(NO_DEADLINE);
+        }
+        let python = bindings::Python::instantiate(&mut store, &self.component, &self.linker)
+            .map_err(instantiation_error)?;
+        Ok(Instance {
+            store,
+            python,
+            trapped: false,
+            timeout: self.limits.timeout,
+            _ticker: self.ticker.clone(),
+        })
+    }
+}
+
+/// A full pool is [`Error::Capacity`]; anything else failed instantiation.
+fn instantiation_error(error: wasmtime::Error) -> Error {
+    match pool_full(&error) {
+        Some(full) => Error::Capacity(full.to_string()),
+        None => Error::Instantiate(error),
+    }
+}
+
+/// A live interpreter. Globals and imported modules persist between calls.
+pub struct Instance {
+    store: Store<State>,
+    python: bindings::Python,
+    /// Set once a call trapped or the guest sent a malformed value: the
+    /// guest may be inconsistent, so the instance refuses further calls.
+    trapped: bool,
+    timeout: Option<Duration>,
+    /// Keeps the epoch advancing while the instance lives, even when its
+    /// runtime has been dropped.
+    _ticker: Option<Arc<EpochTicker>>,
+}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance").field("trapped", &self.trapped).finish_non_exhaustive()
+    }
+}
+
+fn output(o: wire::Output) -> Output {
+    Output { stdout: o.stdout, stderr: o.stderr }
+}
+
+fn python_error(e: wire::PythonError) -> PythonError {
+    PythonError { type_name: e.type_name, message: e.message, traceback: e.traceback }
+}
+
+/// Refuses source code larger than what one call may carry.
+fn check_source(code: &str) -> Result<(), Error> {
+    if code.len() > crate::value::MAX_PAYLOAD {
+        return Err(Error::InvalidInput(format!(
+            "source code of {} bytes is too large (at most {} MiB)",
+            code.len(),
+            crate::value::MAX_PAYLOAD >> 20
+        )));
+    }
+    Ok(())
+}
+
+/// What a failed call means: a malformed value the guest sent to a host
+/// function, the timeout, the memory cap, or another trap (its source kept).
+fn call_error(error: wasmtime::Error, timeout: Option<Duration>, memory: &MemoryCap) -> Error {
+    if let Some(malformed) = error.downcast_ref::<MalformedValue>() {
+        return Error::MalformedValue(malformed.clone());
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => Error::Timeout(timeout.unwrap_or_default()),
+        _ if memory.hit => Error::MemoryLimit(memory.bytes),
+        _ => Error::Trap(error),
+    }
+}
+
+impl Instance {
+    /// Refuses calls after a trap, and arms the timeout for the next call.
+    fn guard(&mut self) -> Result<(), Error> {
+        if self.trapped {
+            return Err(Error::Trapped);
+        }
+        if let Some(t) = self.timeout {
+            self.store.set_epoch_deadline((t.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64 + 1);
+        }
+        self.store.data_mut().memory.hit = false;
+        Ok(())
+    }
+
+    /// The error of a call that failed; the instance is retired, as the
+    /// guest's memory may be inconsistent after a trap.
+    fn trap(&mut self, error: wasmtime::Error) -> Error {
+        self.trapped = true;
+        call_error(error, self.timeout, &self.store.data().memory)
+    }
+
+    /// The reply of a call that returns a value. A malformed value retires
+    /// the instance (see [`Error::MalformedValue`]).
+    fn evaluation(&mut self, e: Evaluation) -> Result<Reply<Value>, Error> {
+        let result = match e.result {
+            Ok(v) => Ok(Value::from_wire(v).map_err(|malformed| {
+                self.trapped = true;
+                Error::MalformedValue(malformed)
+            })?),
+            Err(err) => Err(python_error(err)),
+        };
+        Ok(Reply { result, output: output(e.output) })
+    }
+
+    fn execution(e: Execution) -> Reply<()> {
+        Reply { result: e.result.map_err(python_error), output: output(e.output) }
+    }
+
+    /// Evaluates an expression in `__main__`.
+    pub fn eval(&mut self, expression: &str) -> Result<Reply<Value>, Error> {
+        self.guard()?;
+        check_source(expression)?;
+        let r = self.python.pycomponent_python_interpreter().call_eval(&mut self.store, expression);
+        let r = r.map_err(|e| self.trap(e))?;
+        self.evaluation(r)
+    }
+
+    /// Executes statements in `__main__`.
+    pub fn exec(&mut self, code: &str) -> Result<Reply<()>, Error> {
+        self.guard()?;
+        check_source(code)?;
+        let r = self.python.pycomponent_python_interpreter().call_exec(&mut self.store, code);
+        Ok(Self::execution(r.map_err(|e| self.trap(e))?))
+    }
+
+    /// Executes statements in `__main__`; when the last statement is an
+    /// expression, the result is its value (`None` otherwise), as in a
+    /// notebook cell.
+    pub fn run(&mut self, code: &str) -> Result<Reply<Value>, Error> {
+        self.guard()?;
+        check_source(code)?;
+        let r = self.python.pycomponent_python_interpreter().call_run(&mut self.store, code);
+        let r = r.map_err(|e| self.trap(e))?;
+        self.evaluation(r)
+    }
+
+    /// Calls a function by dotted name with positional and keyword arguments.
+    pub fn call(
+        &mut self,
+        function: &str,
+        args: &[Value],
+        kwargs: &[(&str, Value)],
+    ) -> Result<Reply<Value>, Error> {
+        self.guard()?;
+        crate::value::check_size(args.iter().chain(kwargs.iter().map(|(_, v)| v)))
+            .map_err(Error::InvalidInput)?;
+        let args: Vec<wire::Value> = args.iter().map(Value::to_wire).collect();
+        let kwargs: Vec<wire::KeywordArgument> = kwargs
+            .iter()
+            .map(|(name, value)| wire::KeywordArgument { name: name.to_string(), value: value.to_wire() })
+            .collect();
+        let r =
+            self.python.pycomponent_python_interpreter().call_call(&mut self.store, function, &args, &kwargs);
+        let r = r.map_err(|e| self.trap(e))?;
+        self.evaluation(r)
+    }
+
+    /// Imports a module.
+    pub fn import_module(&mut self, name: &str) -> Result<Reply<()>, Error> {
+        self.guard()?;
+        let r = self.python.pycomponent_python_interpreter().call_import_module(&mut self.store, name);
+        Ok(Self::execution(r.map_err(|e| self.trap(e))?))
+    }
+
+    /// Adds a user module from source so that `import name` finds it.
+    pub fn add_module(&mut self, name: &str, source: &str, is_package: bool) -> Result<Reply<()>, Error> {
+        self.guard()?;
+        check_source(source)?;
+        let r = self.python.pycomponent_python_interpreter().call_add_module(
+            &mut self.store,
+            name,
+            source,
+            is_package,
+        );
+        Ok(Self::execution(r.map_err(|e| self.trap(e))?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cap(hit: bool) -> MemoryCap {
+        MemoryCap { bytes: 1 << 20, hit }
+    }
+
+    #[test]
+    fn a_malformed_value_from_a_host_call_is_its_own_error() {
+        let malformed = MalformedValue::OutOfRange { node: 0, child: 9 };
+        // As Wasmtime hands it back: the host function's error, with context.
+        let error =
+            wasmtime::Error::new(malformed.clone()).context("error while executing at wasm backtrace");
+        match call_error(error, None, &cap(true)) {
+            Error::MalformedValue(m) => assert_eq!(m, malformed),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn traps_keep_their_source_and_code() {
+        let error = wasmtime::Error::new(Trap::UnreachableCodeReached).context("wasm backtrace");
+        let Error::Trap(source) = call_error(error, None, &cap(false)) else { panic!("a trap") };
+        assert_eq!(source.downcast_ref::<Trap>(), Some(&Trap::UnreachableCodeReached));
+        let err = call_error(wasmtime::Error::new(Trap::StackOverflow), None, &cap(false));
+        assert!(std::error::Error::source(&err).is_some(), "{err}");
+    }
+
+    #[test]
+    fn interrupts_are_timeouts_and_denied_growth_is_the_memory_limit() {
+        let timeout = Some(Duration::from_secs(2));
+        assert!(matches!(
+            call_error(wasmtime::Error::new(Trap::Interrupt), timeout, &cap(true)),
+            Error::Timeout(t) if t == Duration::from_secs(2)
+        ));
+        assert!(matches!(
+            call_error(wasmtime::Error::new(Trap::UnreachableCodeReached), timeout, &cap(true)),
+            Error::MemoryLimit(bytes) if bytes == 1 << 20
+        ));
+    }
+}

@@ -106,6 +106,8 @@ class _SourceModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         # Modules from files (an app and its packages, see add_file):
         # name -> (is_package, path, compressed code or None, compressed source).
         self.files = {}
+        # package name -> {file name: bytes}: data files of installed wheels.
+        self.resources = {}
         # name -> tuple of function names; None: ask the host on first use.
         self.host = {}
         # False while the snapshot is made: the build has no host to ask.
@@ -120,6 +122,13 @@ class _SourceModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         except SyntaxError:
             code = None
         self.files[name] = (bool(is_package), path, code, zlib.compress(source.encode("utf-8", "surrogatepass")))
+        if is_package:
+            self.resources.setdefault(name, {})
+
+    def get_resource_reader(self, fullname):
+        if fullname in self.resources:
+            return _MemoryResources(self.resources, fullname)
+        return None
 
     def find_spec(self, name, path=None, target=None):
         if name in self.sources:
@@ -274,7 +283,7 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
 
     def get_resource_reader(self, fullname):
         if fullname in self.resources:
-            return _MemoryResources(self, fullname)
+            return _MemoryResources(self.resources, fullname)
         return None
 
     def find_spec(self, name, path=None, target=None):
@@ -300,41 +309,42 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
 
 
 class _MemoryResources:
-    """``importlib.resources`` reader of an embedded package's data files."""
+    """``importlib.resources`` reader of a package kept in memory."""
 
-    def __init__(self, stdlib, package):
-        self.stdlib, self.package = stdlib, package
+    def __init__(self, resources, package):
+        self.resources, self.package = resources, package
 
     def files(self):
-        return _MemoryTraversable(self.stdlib, self.package, None)
+        return _MemoryTraversable(self.resources, self.package, None)
 
 
 class _MemoryTraversable(importlib.resources.abc.Traversable):
-    """A package directory (``filename`` None) or one data file in it, of an
-    embedded package; subpackages are its subdirectories."""
+    """A package directory (``filename`` None) or one data file in it, of a
+    package kept in memory; ``resources`` maps each package to its data
+    files, and subpackages are its subdirectories."""
 
-    def __init__(self, stdlib, package, filename):
-        self.stdlib, self.package, self.filename = stdlib, package, filename
+    def __init__(self, resources, package, filename):
+        self.resources, self.package, self.filename = resources, package, filename
 
     @property
     def name(self):
         return self.filename if self.filename is not None else self.package.rpartition(".")[2]
 
     def is_dir(self):
-        return self.filename is None and self.package in self.stdlib.resources
+        return self.filename is None and self.package in self.resources
 
     def is_file(self):
-        return self.filename is not None and self.filename in self.stdlib.resources.get(self.package, {})
+        return self.filename is not None and self.filename in self.resources.get(self.package, {})
 
     def iterdir(self):
         if not self.is_dir():
             raise NotADirectoryError(self.name)
         prefix = self.package + "."
-        for name in self.stdlib.resources[self.package]:
-            yield _MemoryTraversable(self.stdlib, self.package, name)
-        for package in self.stdlib.resources:
+        for name in self.resources[self.package]:
+            yield _MemoryTraversable(self.resources, self.package, name)
+        for package in self.resources:
             if package.startswith(prefix) and "." not in package[len(prefix) :]:
-                yield _MemoryTraversable(self.stdlib, package, None)
+                yield _MemoryTraversable(self.resources, package, None)
 
     def joinpath(self, *descendants):
         node = self
@@ -342,15 +352,16 @@ class _MemoryTraversable(importlib.resources.abc.Traversable):
             if not node.is_dir():
                 raise FileNotFoundError(f"{node.name}/{part}")
             child = f"{node.package}.{part}"
-            node = _MemoryTraversable(self.stdlib, child, None) if child in self.stdlib.resources else (
-                _MemoryTraversable(self.stdlib, node.package, part)
-            )
+            if child in self.resources:
+                node = _MemoryTraversable(self.resources, child, None)
+            else:
+                node = _MemoryTraversable(self.resources, node.package, part)
         return node
 
     def open(self, mode="r", *args, **kwargs):
         if not self.is_file():
             raise FileNotFoundError(f"{self.package.replace('.', '/')}/{self.filename}")
-        stream = io.BytesIO(self.stdlib.resources[self.package][self.filename])
+        stream = io.BytesIO(self.resources[self.package][self.filename])
         if mode == "rb":
             return stream
         if mode != "r":
@@ -401,6 +412,125 @@ def on_instance_start():
     # build machine, not this instance's files.
     sys.path_importer_cache.clear()
     importlib.invalidate_caches()
+
+
+# Where installed wheels' files appear to be (``__file__``, tracebacks),
+# as pip would put them; nothing is written there.
+SITE_PACKAGES = "/usr/local/lib/python3.11/site-packages"
+
+
+class _Distributions(importlib.abc.MetaPathFinder):
+    """Answers ``importlib.metadata`` (``version("flask")``, entry points)
+    for packages kept in memory (installed wheels, an app's requirements):
+    packages read their own version at import time, and no path finder
+    sees them."""
+
+    # The files of a dist-info directory that importlib.metadata reads.
+    KEPT = ("METADATA", "entry_points.txt", "top_level.txt", "INSTALLER")
+
+    def __init__(self):
+        self.distributions = []
+
+    def find_spec(self, name, path=None, target=None):
+        return None
+
+    def add(self, path, files):
+        """Adds the distribution whose ``*.dist-info`` is at ``path`` with
+        these files (name -> text); returns it."""
+        import importlib.metadata  # only when a distribution is added: it is not small
+
+        class Distribution(importlib.metadata.Distribution):
+            def read_text(self, filename):
+                return files.get(filename)
+
+            def locate_file(self, name):
+                return os.path.join(os.path.dirname(path), name)
+
+        distribution = Distribution()
+        self.distributions.append(distribution)
+        if self not in sys.meta_path:
+            sys.meta_path.append(self)
+        return distribution
+
+    def find_distributions(self, context=None):
+        wanted = getattr(context, "name", None)
+        for distribution in self.distributions:
+            if not wanted or _normalize(distribution.metadata["Name"] or "") == _normalize(wanted):
+                yield distribution
+
+
+def _normalize(name):
+    """A project name as PEP 503 compares them."""
+    return "-".join(name.replace("_", "-").replace(".", "-").split("-")).lower()
+
+
+_distributions = _Distributions()
+
+
+def install_wheel(data, filename):
+    """Installs a pure-Python wheel (its bytes; ``filename`` names it in
+    errors) into this interpreter, in memory, as pip would into
+    site-packages: its modules import (a module already imported stays as
+    it is), its data files are package resources, and ``importlib.metadata``
+    sees it. A wheel with native code is refused. Returns (name, version)."""
+    import zipfile
+
+    try:
+        wheel = zipfile.ZipFile(io.BytesIO(data))
+        names = [n for n in wheel.namelist() if not n.endswith("/")]
+    except zipfile.BadZipFile as error:
+        raise ValueError(f"{filename}: not a wheel: {error}") from None
+    dist_infos = sorted({n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")})
+    if len(dist_infos) != 1 or f"{dist_infos[0]}/WHEEL" not in names:
+        raise ValueError(f"{filename}: not a wheel: it needs exactly one *.dist-info directory with a WHEEL file")
+    dist_info = dist_infos[0]
+    tags = dict(
+        line.split(":", 1) for line in wheel.read(f"{dist_info}/WHEEL").decode("utf-8").splitlines() if ":" in line
+    )
+    native = [n for n in names if n.endswith((".so", ".pyd", ".dylib", ".dll"))]
+    if native or tags.get("Root-Is-Purelib", "").strip().lower() != "true":
+        what = native[0] if native else "its WHEEL file says Root-Is-Purelib is not true"
+        raise ValueError(
+            f"{filename}: the wheel has native code ({what}); only pure-Python wheels install in the sandbox"
+        )
+    data_dir = dist_info[: -len(".dist-info")] + ".data/"
+    files = {}
+    for name in names:
+        path = name
+        if name.startswith(data_dir):
+            # purelib and platlib go to site-packages; scripts, headers and
+            # data have no place in an interpreter without a file system.
+            kind, _, path = name[len(data_dir) :].partition("/")
+            if kind not in ("purelib", "platlib") or not path:
+                continue
+        files[path] = name
+    if f"{dist_info}/METADATA" not in files:
+        raise ValueError(f"{filename}: not a wheel: {dist_info} has no METADATA")
+    metadata = {}
+    for kept in _Distributions.KEPT:
+        if f"{dist_info}/{kept}" in files:
+            metadata[kept] = wheel.read(files[f"{dist_info}/{kept}"]).decode("utf-8")
+    for path, name in sorted(files.items()):
+        *package, leaf = path.split("/")
+        if not all(part.isidentifier() for part in package):
+            continue  # *.dist-info, and anything else that is not importable
+        content = wheel.read(name)
+        stem = leaf[:-3] if leaf.endswith(".py") else None
+        if stem is None or not stem.isidentifier():
+            if package:
+                _finder.resources.setdefault(".".join(package), {})[leaf] = content
+            continue
+        is_package = stem == "__init__"
+        module = ".".join(package if is_package else package + [stem])
+        for i in range(1, len(package) + (0 if is_package else 1)):
+            parent = ".".join(package[:i])
+            # A directory without __init__.py: an empty package stands in.
+            if parent not in _finder.files and f"{'/'.join(package[:i])}/__init__.py" not in files:
+                _finder.add_file(parent, True, None, "")
+        _finder.add_file(module, is_package, f"{SITE_PACKAGES}/{path}", importlib.util.decode_source(content))
+    distribution = _distributions.add(f"{SITE_PACKAGES}/{dist_info}", metadata)
+    importlib.invalidate_caches()
+    return (distribution.metadata["Name"], distribution.version)
 
 
 def resolve(dotted):

@@ -13,13 +13,10 @@ JSON), ``None`` (204) or a tuple ``(body, status[, headers])``.
 
 import gc
 import importlib
-import importlib.abc
-import importlib.metadata
 import importlib.util
 import io
 import json
 import os
-import re
 import sys
 import traceback
 import urllib.parse
@@ -155,63 +152,19 @@ def _add_tree(top):
             finder.add_file(name, is_package, path, source)
 
 
-class _Distribution(importlib.metadata.Distribution):
-    """An installed package's metadata (``*.dist-info``), kept in memory."""
-
-    def __init__(self, path, files):
-        self._path = path
-        self._files = files
-
-    def read_text(self, filename):
-        return self._files.get(filename)
-
-    def locate_file(self, path):
-        return os.path.join(os.path.dirname(self._path), path)
-
-
-class _Distributions(importlib.abc.MetaPathFinder):
-    """Answers ``importlib.metadata`` (``version("flask")``, entry points)
-    for the app's requirements: packages read their own version at import
-    time, and the path-based finder that would find them is gone."""
-
-    # The files of a dist-info directory that importlib.metadata reads.
-    KEPT = ("METADATA", "entry_points.txt", "top_level.txt", "INSTALLER")
-
-    def __init__(self):
-        self.distributions = []
-
-    def find_spec(self, name, path=None, target=None):
-        return None
-
-    def find_distributions(self, context=importlib.metadata.DistributionFinder.Context()):
-        wanted = context.name and _normalize(context.name)
-        for distribution in self.distributions:
-            if not wanted or _normalize(distribution.metadata["Name"] or "") == wanted:
-                yield distribution
-
-
-def _normalize(name):
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-_distributions = _Distributions()
-
-
 def _add_distributions(site_packages):
     for entry in sorted(os.listdir(site_packages)):
         path = os.path.join(site_packages, entry)
         if not (entry.endswith(".dist-info") and os.path.isdir(path)):
             continue
         files = {}
-        for name in _Distributions.KEPT:
+        for name in _pycomponent._Distributions.KEPT:
             try:
                 with open(os.path.join(path, name), encoding="utf-8") as f:
                     files[name] = f.read()
             except FileNotFoundError:
                 pass
-        _distributions.distributions.append(_Distribution(path, files))
-    if _distributions.distributions and _distributions not in sys.meta_path:
-        sys.meta_path.append(_distributions)
+        _pycomponent._distributions.add(path, files)
 
 
 def dispatch(method, path, query, headers, body, scheme, authority):

@@ -34,8 +34,33 @@ export const EXPORT_METHODS = [
   },
 ];
 
-/** Methods of both classes that do not call the component. */
-export const LOCAL_METHODS = ['registerJsModule'];
+/** Methods of both classes written by hand: not one export each. */
+export const LOCAL_METHODS = ['registerJsModule', 'loadPackage'];
+
+/**
+ * The bytes and file name of a wheel given to loadPackage: bytes as they
+ * are, or fetched by the host from a URL (relative to the page, in a browser).
+ * @param {string | URL | Uint8Array | ArrayBuffer} source
+ * @param {{ filename?: string }} [options]
+ * @returns {Promise<{ bytes: Uint8Array, filename: string }>}
+ */
+export async function wheelSource(source, options = {}) {
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+    const bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : source;
+    return { bytes, filename: options.filename ?? 'package.whl' };
+  }
+  if (typeof source === 'string' || source instanceof URL) {
+    const url = new URL(source, globalThis.location?.href);
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`loadPackage: fetching ${url} gave HTTP ${response.status}`);
+    const filename = options.filename ?? (decodeURIComponent(url.pathname.split('/').pop() ?? '') || 'package.whl');
+    return { bytes: new Uint8Array(await response.arrayBuffer()), filename };
+  }
+  throw new TypeError('loadPackage takes the URL of a wheel, or its bytes (a Uint8Array or an ArrayBuffer)');
+}
+
+/** The Python function `call` runs to install a wheel (bootstrap.py). */
+export const INSTALL_WHEEL = '_pycomponent.install_wheel';
 
 /** Methods only PythonWorker has. */
 export const WORKER_METHODS = ['interrupt', 'terminate'];

@@ -147,6 +147,17 @@ export class Python {
   addModule(name: string, source: string, options?: { isPackage?: boolean }): void;
   /** Makes the functions of `module` importable from Python as module `name` (they must be synchronous). */
   registerJsModule(name: string, module: Record<string, unknown>): void;
+  /**
+   * Installs a pure-Python wheel into this interpreter, in memory: from its bytes, or from a URL
+   * the host fetches. A wheel with native code rejects with a PythonError (`ValueError`).
+   */
+  loadPackage(source: string | URL | Uint8Array | ArrayBuffer, options?: { filename?: string }): Promise<InstalledPackage>;
+}
+
+/** What loadPackage installed: the project's name and version, from its metadata. */
+export interface InstalledPackage {
+  name: string;
+  version: string;
 }
 
 /** A Python interpreter in a worker: the same API, async, with timeouts and interrupt(). */
@@ -162,6 +173,8 @@ export class PythonWorker {
   addModule(name: string, source: string, options?: { isPackage?: boolean }): Promise<void>;
   /** Makes the functions of `module` importable from Python; they may be async. */
   registerJsModule(name: string, module: Record<string, unknown>): void;
+  /** Installs a pure-Python wheel (see Python.loadPackage); a fresh worker installs it again. */
+  loadPackage(source: string | URL | Uint8Array | ArrayBuffer, options?: { filename?: string }): Promise<InstalledPackage>;
   /** Stops the current run, if any: it rejects with PythonInterruptedError. */
   interrupt(): void;
   /** Ends the worker; later calls reject. */

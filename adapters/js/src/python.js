@@ -2,7 +2,7 @@
 // instantiating it with the sandboxed WASI and the JS host modules, and the
 // Pyodide-like API over the component's `interpreter` interface.
 
-import { defineExportMethods } from './api.js';
+import { defineExportMethods, INSTALL_WHEEL, wheelSource } from './api.js';
 import { PythonError, PythonTrapError } from './errors.js';
 import { sandboxWasi } from './sandbox-wasi.js';
 import { fromWire, sizeBudget, toWire } from './values.js';
@@ -221,6 +221,22 @@ export class Python {
    */
   registerJsModule(name, module) {
     this.#jsModules.set(name, moduleFunctions(name, module));
+  }
+
+  /**
+   * Installs a pure-Python wheel into this interpreter, in memory, as pip
+   * would into site-packages: from its bytes, or from a URL that the host
+   * fetches (Python itself has no network). Install its dependencies the
+   * same way. A wheel with native code rejects with a PythonError
+   * (`ValueError`) naming the file.
+   * @param {string | URL | Uint8Array | ArrayBuffer} source
+   * @param {{ filename?: string }} [options]
+   * @returns {Promise<{ name: string, version: string }>}
+   */
+  async loadPackage(source, options) {
+    const { bytes, filename } = await wheelSource(source, options);
+    const [name, version] = this.call(INSTALL_WHEEL, bytes, filename);
+    return { name, version };
   }
 }
 

@@ -5,7 +5,8 @@
 
 import { receive } from './host-channel.js';
 import { instantiateInterpreter, LineBuffer } from './python.js';
-import { decodeJson } from './values.js';
+import { INSTALL_WHEEL } from './api.js';
+import { decodeJson, toWire } from './values.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 const port = isNode ? (await import('node:worker_threads')).parentPort : globalThis;
@@ -52,6 +53,10 @@ async function init(message) {
   for (const [name, source, isPackage] of message.sources) {
     const result = invoke('addModule', [name, source, isPackage]);
     if (result.tag === 'err') throw new Error(`re-adding module ${name}: ${result.val.message}`);
+  }
+  for (const [bytes, filename] of message.wheels) {
+    const result = invoke('call', [INSTALL_WHEEL, [toWire(bytes), toWire(filename)], []]);
+    if (result.tag === 'err') throw new Error(`installing ${filename} again: ${result.val.message}`);
   }
 }
 

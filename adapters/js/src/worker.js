@@ -3,7 +3,7 @@
 // not block the page, and a run can be stopped by a timeout or interrupt(),
 // which end the worker and start a fresh one.
 
-import { defineExportMethods } from './api.js';
+import { defineExportMethods, INSTALL_WHEEL, wheelSource } from './api.js';
 import { canShareMemory, createChannel, send } from './host-channel.js';
 import { PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
 import { coreModule, describeJsError, jsArguments, moduleFunctions, outputSink, wireResult } from './python.js';
@@ -59,6 +59,7 @@ export class PythonWorker {
   #stderr;
   #jsModules = new Map(); // name -> Map(function name -> function)
   #sources = new Map(); // name -> [name, source, isPackage]
+  #wheels = []; // [bytes, filename] of each wheel installed, in order
   #queue = Promise.resolve();
   #nextId = 1;
   #generation = null; // the current worker and its state
@@ -112,6 +113,7 @@ export class PythonWorker {
       channel,
       jsModules: Array.from(this.#jsModules, ([name, functions]) => [name, Array.from(functions.keys())]),
       sources: Array.from(this.#sources.values()),
+      wheels: this.#wheels,
     });
     await generation.ready;
     generation.worker.busy(false);
@@ -260,6 +262,20 @@ export class PythonWorker {
     const functions = moduleFunctions(name, module);
     this.#jsModules.set(name, functions);
     this.#generation?.worker?.post({ type: 'register', name, functions: Array.from(functions.keys()) });
+  }
+
+  /**
+   * Installs a pure-Python wheel, from its bytes or a URL the host fetches
+   * (see Python.loadPackage). A fresh worker installs it again.
+   * @param {string | URL | Uint8Array | ArrayBuffer} source
+   * @param {{ filename?: string }} [options]
+   * @returns {Promise<{ name: string, version: string }>}
+   */
+  async loadPackage(source, options) {
+    const { bytes, filename } = await wheelSource(source, options);
+    const [name, version] = await this.call(INSTALL_WHEEL, bytes, filename);
+    this.#wheels.push([bytes, filename]);
+    return { name, version };
   }
 
   /** Stops the current run, if any (it rejects with PythonInterruptedError). */

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -19,6 +20,23 @@ import {
 } from 'pycomponent';
 
 const quiet = { stdout: () => {}, stderr: () => {} };
+
+/** A pure-Python wheel of project `demo-pkg` 1.0, written by Python's zipfile in a scratch interpreter. */
+async function demoWheel(files = { 'demo_pkg/__init__.py': "from importlib.metadata import version\nVERSION = version('demo-pkg')\n" }) {
+  const py = await loadPython(quiet);
+  py.exec(
+    'import io, zipfile\n' +
+      'def wheel(files):\n' +
+      '    out = io.BytesIO()\n' +
+      '    with zipfile.ZipFile(out, "w") as z:\n' +
+      '        z.writestr("demo_pkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\\nName: demo-pkg\\nVersion: 1.0\\n")\n' +
+      '        z.writestr("demo_pkg-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\n")\n' +
+      '        for path, text in files.items():\n' +
+      '            z.writestr(path, text)\n' +
+      '    return out.getvalue()\n',
+  );
+  return py.call('wheel', files);
+}
 
 /** An interpreter whose output lines are collected. */
 async function collecting(load = loadPython, options = {}) {
@@ -179,6 +197,36 @@ describe('interpreter', () => {
     });
   });
 
+  test('loadPackage installs a pure-Python wheel from bytes or a URL', async () => {
+    const wheel = await demoWheel();
+    const py = await loadPython(quiet);
+    assert.deepEqual(await py.loadPackage(wheel), { name: 'demo-pkg', version: '1.0' });
+    assert.equal(py.runPython('import demo_pkg\ndemo_pkg.VERSION'), '1.0');
+
+    const server = createServer((request, response) => {
+      if (request.url === '/wheels/demo_pkg-1.0-py3-none-any.whl') response.end(wheel);
+      else response.writeHead(404).end();
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${server.address().port}/wheels/`;
+      const other = await loadPython(quiet);
+      assert.deepEqual(await other.loadPackage(`${base}demo_pkg-1.0-py3-none-any.whl`), { name: 'demo-pkg', version: '1.0' });
+      assert.equal(other.runPython("__import__('importlib.metadata').metadata.version('demo_pkg')"), '1.0');
+      await assert.rejects(other.loadPackage(`${base}missing.whl`), /HTTP 404/);
+    } finally {
+      server.close();
+    }
+    const native = await demoWheel({ 'fast/_speedups.cpython-311-x86_64-linux-gnu.so': '' });
+    await assert.rejects(py.loadPackage(native, { filename: 'fast.whl' }), (error) => {
+      assert.equal(error.type, 'ValueError');
+      assert.match(error.message, /fast\.whl: the wheel has native code \(fast\/_speedups/);
+      return true;
+    });
+    await assert.rejects(py.loadPackage('not a url'), TypeError);
+    await assert.rejects(py.loadPackage(42), TypeError);
+  });
+
   test('user modules and packages', async () => {
     const py = await loadPython(quiet);
     py.addModule('shapes', 'from . import area\n', { isPackage: true });
@@ -276,6 +324,7 @@ describe('worker', () => {
     try {
       py.registerJsModule('kv', { get: () => 'kept' });
       await py.addModule('helpers', 'def one():\n    return 1\n');
+      await py.loadPackage(await demoWheel());
       await py.exec('state = "lost"');
       const stuck = [
         'while True: pass',
@@ -286,7 +335,7 @@ describe('worker', () => {
         await assert.rejects(py.exec(code, { timeout: 300 }), (e) => e instanceof PythonInterruptedError && e.reason === 'timeout');
       }
       await assert.rejects(py.eval('state'), { type: 'NameError' });
-      assert.deepEqual(await py.runPython('import helpers, kv\n[helpers.one(), kv.get()]'), [1, 'kept']);
+      assert.deepEqual(await py.runPython('import helpers, kv, demo_pkg\n[helpers.one(), kv.get(), demo_pkg.VERSION]'), [1, 'kept', '1.0']);
     } finally {
       py.terminate();
     }

@@ -140,6 +140,10 @@ struct SandboxArgs {
     /// Grant a host directory: HOST:GUEST (read-write) or HOST:GUEST:ro.
     #[arg(long = "mount", global = true, value_name = "HOST:GUEST[:ro]")]
     mounts: Vec<String>,
+    /// Install a pure-Python wheel (.whl) into the interpreter before the
+    /// code runs, in memory (repeat for its dependencies).
+    #[arg(long = "wheel", global = true, value_name = "FILE")]
+    wheels: Vec<PathBuf>,
 }
 
 /// How an app is built (`build`, and `serve` of a Python app).
@@ -266,7 +270,7 @@ impl SandboxArgs {
     }
 
     /// Refuses the options `subcommand` has no use for; `uses` names those
-    /// it takes ("component", "timeout", "memory", "mount").
+    /// it takes ("timeout", "memory", "mount", "wheel").
     fn check_used_by(&self, subcommand: &str, uses: &[&str]) -> Result<(), Error> {
         // --component may come from PYCOMPONENT_COMPONENT, which is
         // meant for every command: it is not refused.
@@ -274,6 +278,7 @@ impl SandboxArgs {
             ("timeout", self.timeout.is_some()),
             ("memory", self.memory.is_some()),
             ("mount", !self.mounts.is_empty()),
+            ("wheel", !self.wheels.is_empty()),
         ];
         match given.iter().find(|(name, is_given)| *is_given && !uses.contains(name)) {
             Some((name, _)) => Err(Error::InvalidInput(format!("`{subcommand}` does not take --{name}"))),
@@ -314,7 +319,17 @@ impl SandboxArgs {
         };
         let mut mounts = self.mounts.iter().map(|m| parse_mount(m)).collect::<Result<Vec<_>, _>>()?;
         mounts.extend(extra);
-        Ok(Box::leak(Box::new(runtime.instantiate_with_mounts(HostModules::new(), &mounts)?)))
+        let py = Box::leak(Box::new(runtime.instantiate_with_mounts(HostModules::new(), &mounts)?));
+        for path in &self.wheels {
+            let wheel = std::fs::read(path).map_err(|source| Error::Io { path: path.clone(), source })?;
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let reply = py.install_wheel(&wheel, &name)?;
+            print_output(&reply.output);
+            if let Err(error) = reply.result {
+                return Err(Error::InvalidInput(format!("--wheel {}: {}", path.display(), error.message)));
+            }
+        }
+        Ok(py)
     }
 }
 

@@ -382,6 +382,37 @@ impl Instance {
         );
         Ok(Self::execution(r.map_err(|e| self.trap(e))?))
     }
+
+    /// Installs a pure-Python wheel (its bytes; `filename` names it in
+    /// errors) into this instance, in memory, as pip would into
+    /// site-packages: its modules import, its data files are package
+    /// resources, `importlib.metadata` sees it. Gives the project's name
+    /// and version. A wheel with native code, or bytes that are not a
+    /// wheel, give a Python `ValueError` naming the file. Install a wheel's
+    /// dependencies the same way, in any order.
+    pub fn install_wheel(&mut self, wheel: &[u8], filename: &str) -> Result<Reply<(String, String)>, Error> {
+        let reply = self.call(
+            "_pycomponent.install_wheel",
+            &[Value::Bytes(wheel.to_vec()), Value::from(filename)],
+            &[],
+        )?;
+        // The guest's code can be replaced by the Python it runs: a reply
+        // of another shape is an error of the call, not of the host.
+        let unexpected = |shown: Value| PythonError {
+            type_name: "TypeError".into(),
+            message: format!("installing {filename} gave {shown}, not the project's name and version"),
+            traceback: String::new(),
+        };
+        let result = reply.result.and_then(|installed| match installed {
+            Value::Tuple(pair) => match <[Value; 2]>::try_from(pair) {
+                Ok([Value::Str(name), Value::Str(version)]) => Ok((name, version)),
+                Ok(pair) => Err(unexpected(Value::Tuple(pair.into()))),
+                Err(items) => Err(unexpected(Value::Tuple(items))),
+            },
+            other => Err(unexpected(other)),
+        });
+        Ok(Reply { result, output: reply.output })
+    }
 }
 
 #[cfg(test)]

@@ -102,6 +102,30 @@ fn run_imports_the_modules_beside_the_script() {
 }
 
 #[test]
+fn wheel_installs_a_package_before_the_code_runs() {
+    let dir = std::env::temp_dir().join(format!("pycomponent-cli-wheel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wheel = dir.join("tiny-2.0-py3-none-any.whl");
+    let make = format!(
+        "import zipfile\nwith zipfile.ZipFile({:?}, 'w') as z:\n\
+         \x20   z.writestr('tiny-2.0.dist-info/METADATA', 'Name: tiny\\nVersion: 2.0\\n')\n\
+         \x20   z.writestr('tiny-2.0.dist-info/WHEEL', 'Root-Is-Purelib: true\\n')\n\
+         \x20   z.writestr('tiny.py', 'def hello():\\n    return \"hi\"\\n')\n",
+        "/out/tiny-2.0-py3-none-any.whl"
+    );
+    let mount = format!("{}:/out", dir.display());
+    let out = pycomponent(&["exec", "--mount", &mount, &make], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = pycomponent(&["--wheel", wheel.to_str().unwrap(), "eval", "__import__('tiny').hello()"], "");
+    assert_eq!(text(&out.stdout), "'hi'\n", "{}", text(&out.stderr));
+    std::fs::write(dir.join("bad.whl"), "not a zip").unwrap();
+    let out = pycomponent(&["eval", "--wheel", dir.join("bad.whl").to_str().unwrap(), "1"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("bad.whl: not a wheel"), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn repl_reads_stdin() {
     let out = pycomponent(
         &["repl"],

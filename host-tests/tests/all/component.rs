@@ -463,3 +463,56 @@ fn imports_from_granted_directories_and_zip_files() {
     assert_eq!(err.type_name, "ModuleNotFoundError");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A pure-Python wheel, written by `zipfile` in a scratch instance.
+fn demo_wheel(extra: &[(&str, &str)]) -> Vec<u8> {
+    let mut py = instance();
+    let files =
+        Value::Dict(extra.iter().map(|(path, text)| (Value::from(*path), Value::from(*text))).collect());
+    py.exec(
+        "import io, zipfile\n\
+         def wheel(files):\n    out = io.BytesIO()\n    with zipfile.ZipFile(out, 'w') as z:\n\
+         \x20       z.writestr('demo_pkg-1.0.dist-info/METADATA', 'Metadata-Version: 2.1\\nName: demo-pkg\\nVersion: 1.0\\n')\n\
+         \x20       z.writestr('demo_pkg-1.0.dist-info/WHEEL', 'Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\n')\n\
+         \x20       z.writestr('demo_pkg/__init__.py', 'from importlib.metadata import version\\nVERSION = version(\"demo-pkg\")\\n')\n\
+         \x20       z.writestr('demo_pkg/data/words.txt', 'alpha beta')\n\
+         \x20       for path, text in files.items():\n            z.writestr(path, text)\n    return out.getvalue()\n",
+    )
+    .unwrap()
+    .result
+    .unwrap();
+    match py.call("wheel", &[files], &[]).unwrap().result.unwrap() {
+        Value::Bytes(bytes) => bytes,
+        other => panic!("{other}"),
+    }
+}
+
+/// `Instance::install_wheel`: a pure-Python wheel installed at run time,
+/// in memory, in this instance only; native code is refused.
+#[test]
+fn pure_python_wheels_install_at_run_time() {
+    let mut py = instance();
+    let installed = py.install_wheel(&demo_wheel(&[]), "demo_pkg-1.0-py3-none-any.whl").unwrap();
+    assert_eq!(installed.result.unwrap(), ("demo-pkg".to_string(), "1.0".to_string()));
+    assert_eq!(eval(&mut py, "__import__('demo_pkg').VERSION"), Value::from("1.0"));
+    assert_eq!(
+        eval(
+            &mut py,
+            "__import__('importlib.resources').resources.files('demo_pkg').joinpath('data/words.txt').read_text()"
+        ),
+        Value::from("alpha beta")
+    );
+    let err = instance().eval("__import__('demo_pkg')").unwrap().result.unwrap_err();
+    assert_eq!(err.type_name, "ModuleNotFoundError", "other instances do not see it");
+    let native = demo_wheel(&[("demo_pkg/_fast.cpython-311-x86_64-linux-gnu.so", "")]);
+    let err = instance().install_wheel(&native, "demo_pkg-1.0-cp311-linux.whl").unwrap().result.unwrap_err();
+    assert_eq!(err.type_name, "ValueError");
+    assert!(err.message.contains("demo_pkg/_fast.cpython-311-x86_64-linux-gnu.so"), "{}", err.message);
+    let err = instance().install_wheel(b"PK not really", "junk.whl").unwrap().result.unwrap_err();
+    assert!(err.message.starts_with("junk.whl: not a wheel"), "{}", err.message);
+    // Python that replaced the installer gets an error, not a host panic.
+    let mut hostile = instance();
+    hostile.exec("import _pycomponent\n_pycomponent.install_wheel = lambda *a: 7").unwrap().result.unwrap();
+    let err = hostile.install_wheel(&demo_wheel(&[]), "x.whl").unwrap().result.unwrap_err();
+    assert_eq!(err.type_name, "TypeError");
+}

@@ -326,7 +326,7 @@ impl SandboxArgs {
             let reply = py.install_wheel(&wheel, &name)?;
             print_output(&reply.output);
             if let Err(error) = reply.result {
-                return Err(Error::InvalidInput(format!("--wheel {}: {}", path.display(), error.message)));
+                return Err(Error::InvalidInput(format!("--wheel: {}", error.message)));
             }
         }
         Ok(py)

@@ -44,6 +44,7 @@ class InstallWheelTest(GuestTestCase):
         self.assertEqual(self.boot.run("import demo_pkg.plain.module\ndemo_pkg.plain.module.WHERE"), "demo_pkg.plain.module")
         self.assertIs(self.boot.run("import demo_extra\ndemo_extra.EXTRA"), True)
         self.assertEqual(importlib.metadata.version("demo_pkg"), "1.0")
+        self.assertEqual(importlib.metadata.version("Demo.__Pkg"), "1.0", "names compare as PEP 503 says")
         (entry_point,) = importlib.metadata.entry_points(group="console_scripts", name="demo")
         self.assertEqual(entry_point.load()(), "main")
         text = importlib.resources.files("demo_pkg").joinpath("data/greeting.txt").read_text(encoding="utf-8")

@@ -66,6 +66,13 @@ class InstallWheelTest(GuestTestCase):
         self.assertIn("Root-Is-Purelib", message)
         self.assertEqual(self.error("run", "import fast")[0], "ModuleNotFoundError")
 
+    def test_paths_outside_site_packages_are_never_served(self):
+        traversal = wheel({"../evil.py": "X = 1\n", "/abs.py": "X = 1\n", "ok/../../up.py": "X = 1\n", "fine.py": ""})
+        self.boot.install_wheel(traversal, "t.whl")
+        for name in ("evil", "abs", "up"):
+            self.assertEqual(self.error("run", f"import {name}")[0], "ModuleNotFoundError", name)
+        self.assertIsNotNone(self.boot.run("import fine\nfine"))
+
     def test_what_is_not_a_wheel_is_refused(self):
         self.assertEqual(self.error("install_wheel", b"not a zip", "a.whl")[:2], ("ValueError", "a.whl: not a wheel: File is not a zip file"))
         out = io.BytesIO()

@@ -1,13 +1,15 @@
 """The Python side of the pycomponent guest.
 
 Runs once, as module ``_pycomponent``, when the interpreter starts. It owns
-what is easier to say in Python than in C: capturing output per call,
+what is easier to say in Python than in C: the standard streams,
 describing exceptions, finding user and host modules, and resolving the
 dotted names of ``call``. The Rust side converts values and calls in.
 """
 
 import _ast
 import builtins
+import codecs
+import errno
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -16,64 +18,46 @@ import importlib.util
 import io
 import marshal
 import os
+import stat
 import sys
 import traceback
 import types
 import zlib
 
 
-# The most text one stream keeps per call; the rest is dropped (with a
-# note), so that a print loop cannot fill the memory the host reads back.
-MAX_OUTPUT = 8 << 20
+# Output crosses to the host as WIT strings, which hold Unicode text: what
+# cannot be encoded (a lone surrogate) is written as U+FFFD, one for each.
+# (The UTF-8 encoder takes a non-ASCII replacement only as bytes.)
+codecs.register_error(
+    "pycomponent.replace", lambda error: ("\ufffd".encode() * (error.end - error.start), error.end)
+)
 
 
-class _Capture(io.TextIOBase):
-    """A text stream that keeps what is written until the call ends, up to
-    MAX_OUTPUT characters."""
-
-    def __init__(self, name):
-        self._parts = []
-        self._name = name
-        self._size = 0
-        self._dropped = 0
-
-    @property
-    def name(self):
-        return self._name
-
-    def writable(self):
-        return True
-
-    def write(self, text):
-        if not isinstance(text, str):
-            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        written = len(text)
-        room = max(MAX_OUTPUT - self._size, 0)
-        if written > room:
-            self._dropped += written - room
-            text = text[:room]
-        self._parts.append(text)
-        self._size += len(text)
-        return written
-
-    def take(self):
-        if self._dropped:
-            self._parts.append(f"\n[pycomponent: {self._dropped} more characters of output dropped]\n")
-        text = "".join(self._parts)
-        self._parts.clear()
-        self._size = self._dropped = 0
-        return text
+def _standard_stream(fd, name, writing):
+    """A standard stream over descriptor ``fd``, as CPython makes it in
+    UTF-8 mode, but unbuffered: the guest's file system captures what
+    reaches descriptors 1 and 2 per call (so ``os.write(1, ...)`` and C code
+    are captured too), and nothing waits in a buffer when a call ends."""
+    raw = io.FileIO(fd, "w" if writing else "r", closefd=False)
+    raw.name = name
+    if writing:
+        return io.TextIOWrapper(raw, encoding="utf-8", errors="pycomponent.replace", write_through=True)
+    return io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8", errors="surrogateescape")
 
 
-stdout = _Capture("<stdout>")
-stderr = _Capture("<stderr>")
-sys.stdout = sys.__stdout__ = stdout
-sys.stderr = sys.__stderr__ = stderr
+sys.stdin = sys.__stdin__ = _standard_stream(0, "<stdin>", False)
+sys.stdout = sys.__stdout__ = _standard_stream(1, "<stdout>", True)
+sys.stderr = sys.__stderr__ = _standard_stream(2, "<stderr>", True)
 
 
-def take_output():
-    """What the current call printed, as (stdout, stderr); clears both."""
-    return stdout.take(), stderr.take()
+def flush_output():
+    """Flushes ``sys.stdout`` and ``sys.stderr`` at the end of a call, for
+    programs that put buffered streams in their place."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a broken stream must not fail the call
+            pass
 
 
 def describe(exc):
@@ -399,9 +383,16 @@ def embed_stdlib(root, packages_root, preload):
     return len(_stdlib.modules)
 
 
+# The writable home directory and working directory (vfs/fs.rs makes it).
+HOME = "/home/user"
+
+
 def on_instance_start():
     """Runs once in each instance, at its first call: what must differ
     between instances made from one snapshot."""
+    # The home directory of the file system (vfs/fs.rs), whatever the
+    # environment of the build was.
+    os.environ["HOME"] = HOME
     # Fresh seeds: the snapshot would otherwise give every instance the
     # same random sequence.
     if "random" in sys.modules:
@@ -412,6 +403,55 @@ def on_instance_start():
     # build machine, not this instance's files.
     sys.path_importer_cache.clear()
     importlib.invalidate_caches()
+
+
+def _file_stat(path):
+    status = os.stat(path)
+    kind = 0 if stat.S_ISREG(status.st_mode) else 1 if stat.S_ISDIR(status.st_mode) else 2
+    return kind, status.st_size, status.st_mtime_ns
+
+
+def _write_file(path, data):
+    with open(path, "wb") as file:
+        file.write(data)
+
+
+def _read_file(path):
+    with open(path, "rb") as file:
+        return file.read()
+
+
+def _make_directory(path, parents):
+    if parents:
+        os.makedirs(path, exist_ok=True)
+    else:
+        os.mkdir(path)
+
+
+_FILE_OPERATIONS = {
+    "write": _write_file,
+    "read": _read_file,
+    "mkdir": _make_directory,
+    "list": lambda path: sorted(os.listdir(path)),
+    "stat": _file_stat,
+    "unlink": os.unlink,
+    "rmdir": os.rmdir,
+    "rename": os.replace,
+}
+
+
+def file_operation(operation, args):
+    """One call of the ``files`` interface (files.rs), through the paths
+    Python code uses: ``(None, result)``, or ``(code, message)`` when it
+    fails, with the POSIX name of the error."""
+    try:
+        return None, _FILE_OPERATIONS[operation](*args)
+    except OSError as exc:
+        code = errno.errorcode.get(exc.errno, "EIO") if exc.errno else "EIO"
+        return code, str(exc)
+    except ValueError as exc:
+        # An embedded NUL, say.
+        return "EINVAL", str(exc)
 
 
 # Where installed wheels' files appear to be (``__file__``, tracebacks),

@@ -2,7 +2,6 @@
 //! request, runs the app through `pycomponent.http` (http.py) and writes
 //! the response back.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::exports::wasi::http::incoming_handler::Guest as IncomingHandler;
@@ -30,9 +29,9 @@ const WRITE_CHUNK: usize = 4096;
 /// wizer, while `pycomponent build` makes the app's snapshot.
 pub fn load_app() -> Result<(), PythonError> {
     interp::ensure_started();
-    // The build mounts the app at /app; wasi-libc's table of directories
-    // still lists the stdlib mount of the first snapshot.
-    interp::register_granted_directories();
+    // The build mounts the app at /app; the file system still has the
+    // stdlib mount of the first snapshot.
+    crate::vfs::on_instance_start();
     let load = || -> PyResult<()> {
         let add = |name: &str, source: &str, is_package: bool| {
             interp::call_helper("add_module", &[&py::str(name)?, &py::str(source)?, &py::bool(is_package)?])
@@ -89,7 +88,7 @@ impl IncomingHandler for crate::Component {
                 &format!("Request body larger than {} bytes\n", MAX_BODY.load(Ordering::Relaxed)),
             ),
             Err(Refusal::Unreadable(why)) => {
-                eprintln!("pycomponent: reading the request body failed: {why}");
+                crate::vfs::log(format_args!("pycomponent: reading the request body failed: {why}"));
                 text_response(400, "Bad Request\n")
             }
         };
@@ -174,13 +173,13 @@ fn read_body(request: &IncomingRequest, max_body: u64) -> Result<Vec<u8>, Refusa
 fn run_app(request: &Request) -> Response {
     let response = dispatch(request);
     let output = interp::take_output();
-    let _ = std::io::stdout().write_all(output.stdout.as_bytes());
-    let _ = std::io::stderr().write_all(output.stderr.as_bytes());
+    crate::vfs::write_to_host(1, output.stdout.as_bytes());
+    crate::vfs::write_to_host(2, output.stderr.as_bytes());
     response.unwrap_or_else(|error| {
-        eprintln!(
+        crate::vfs::log(format_args!(
             "pycomponent: {} {}: {}: {}\n{}",
             request.method, request.path, error.type_name, error.message, error.traceback
-        );
+        ));
         text_response(500, "Internal Server Error\n")
     })
 }
@@ -243,7 +242,7 @@ fn send(response: Response, head: bool, response_out: ResponseOutparam) {
             continue;
         }
         if let Err(error) = fields.append(name, value.as_bytes()) {
-            eprintln!("pycomponent: response header {name:?} left out: {error:?}");
+            crate::vfs::log(format_args!("pycomponent: response header {name:?} left out: {error:?}"));
         }
     }
     if !head {
@@ -251,7 +250,7 @@ fn send(response: Response, head: bool, response_out: ResponseOutparam) {
     }
     let outgoing = OutgoingResponse::new(fields);
     if outgoing.set_status_code(response.status).is_err() {
-        eprintln!("pycomponent: invalid status {}; sending 500", response.status);
+        crate::vfs::log(format_args!("pycomponent: invalid status {}; sending 500", response.status));
         let _ = outgoing.set_status_code(500);
     }
     let Ok(body) = outgoing.body() else {
@@ -264,13 +263,13 @@ fn send(response: Response, head: bool, response_out: ResponseOutparam) {
         for chunk in response.body.chunks(WRITE_CHUNK) {
             if let Err(error) = stream.blocking_write_and_flush(chunk) {
                 // The client went away: nothing more to send.
-                eprintln!("pycomponent: writing the response body failed: {error:?}");
+                crate::vfs::log(format_args!("pycomponent: writing the response body failed: {error:?}"));
                 return;
             }
         }
         drop(stream);
     }
     if let Err(error) = OutgoingBody::finish(body, None) {
-        eprintln!("pycomponent: finishing the response failed: {error:?}");
+        crate::vfs::log(format_args!("pycomponent: finishing the response failed: {error:?}"));
     }
 }

@@ -1,7 +1,7 @@
 //! The interpreter: start-up, running code, turning exceptions into values
 //! and collecting each call's output.
 
-use std::ffi::{CString, c_char, c_int};
+use std::ffi::CString;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -74,17 +74,17 @@ pub(crate) fn describe(err: PyErr) -> PythonError {
     })
 }
 
-/// What the call printed; clears the buffers. Output that cannot be taken
-/// (a bug of the bootstrap) is reported on the guest's stderr.
+/// What the call printed; clears the buffers. Python's streams are
+/// flushed first, in case a program put buffered ones in their place.
 pub fn take_output() -> Output {
-    let taken = call_helper("take_output", &[]).and_then(|pair| {
-        let part = |i| py::tuple_item(&pair, i).and_then(|p| py::text_of(&p));
-        Ok(Output { stdout: part(0)?, stderr: part(1)? })
-    });
-    taken.unwrap_or_else(|err| {
-        eprintln!("pycomponent: the call's output was lost: {}", describe(err).message);
-        Output { stdout: String::new(), stderr: String::new() }
-    })
+    if let Err(err) = call_helper("flush_output", &[]) {
+        crate::vfs::log(format_args!(
+            "pycomponent: the call's output could not be flushed: {}",
+            describe(err).message
+        ));
+    }
+    let (stdout, stderr) = crate::vfs::take_output();
+    Output { stdout, stderr }
 }
 
 /// Turns a result object into a value, or the exception into an error.
@@ -147,53 +147,9 @@ pub fn add_module(name: &str, source: &str, is_package: bool) -> Result<(), Pyth
 /// `_pycomponent.on_instance_start`. It is false in the snapshot.
 static INSTANCE_STARTED: AtomicBool = AtomicBool::new(false);
 
-/// `__wasi_prestat_t`: a tag (0 = directory) and the length of its name.
-#[repr(C)]
-struct Prestat {
-    tag: u8,
-    name_len: u32,
-}
-
-#[link(wasm_import_module = "wasi_snapshot_preview1")]
 unsafe extern "C" {
-    fn fd_prestat_get(fd: u32, prestat: *mut Prestat) -> u16;
-    fn fd_prestat_dir_name(fd: u32, path: *mut u8, len: u32) -> u16;
-}
-
-unsafe extern "C" {
-    fn __wasilibc_register_preopened_fd(fd: c_int, prefix: *const c_char) -> c_int;
-}
-
-/// Tells wasi-libc about the directories this instance was granted. Its
-/// table of them was filled while the snapshot was made, from that run's
-/// grants; without this, paths in the instance's own grants would not
-/// resolve.
-pub(crate) fn register_granted_directories() {
-    for fd in 3u32.. {
-        let mut prestat = Prestat { tag: 0, name_len: 0 };
-        // SAFETY: a WASI call writing into a buffer of its own type.
-        if unsafe { fd_prestat_get(fd, &mut prestat) } != 0 {
-            // EBADF: no more granted directories.
-            break;
-        }
-        if prestat.tag != 0 {
-            continue;
-        }
-        let mut name = vec![0u8; prestat.name_len as usize];
-        // SAFETY: the buffer has exactly the length the call is given.
-        if unsafe { fd_prestat_dir_name(fd, name.as_mut_ptr(), prestat.name_len) } != 0 {
-            eprintln!("pycomponent: the name of granted directory {fd} cannot be read");
-            continue;
-        }
-        let Ok(name) = CString::new(name) else {
-            eprintln!("pycomponent: granted directory {fd} has a NUL in its name");
-            continue;
-        };
-        // SAFETY: a NUL-terminated path that wasi-libc copies.
-        if unsafe { __wasilibc_register_preopened_fd(fd as c_int, name.as_ptr()) } != 0 {
-            eprintln!("pycomponent: granted directory {name:?} could not be registered");
-        }
-    }
+    /// wasi-libc's `chdir`, which keeps the working directory as a path.
+    fn chdir(path: *const std::ffi::c_char) -> std::ffi::c_int;
 }
 
 /// Starts the interpreter if the snapshot did not, then runs the
@@ -201,10 +157,13 @@ pub(crate) fn register_granted_directories() {
 pub fn ensure_instance_started() {
     ensure_started();
     if !INSTANCE_STARTED.swap(true, Ordering::Relaxed) {
-        register_granted_directories();
+        crate::vfs::on_instance_start();
         if let Err(err) = call_helper("on_instance_start", &[]) {
             let err = describe(err);
-            eprintln!("pycomponent: instance start-up failed: {}: {}", err.type_name, err.message);
+            crate::vfs::log(format_args!(
+                "pycomponent: instance start-up failed: {}: {}",
+                err.type_name, err.message
+            ));
         }
     }
 }
@@ -248,6 +207,15 @@ const PRELOAD: &[&str] = &[
 /// the Python error.
 pub fn prepare_snapshot() -> Result<usize, PythonError> {
     ensure_started();
+    // Kept in the snapshot: every instance starts at home, as a login does.
+    let home = CString::new(crate::vfs::HOME).expect("no NUL");
+    // SAFETY: a NUL-terminated path, copied by wasi-libc.
+    if unsafe { chdir(home.as_ptr()) } != 0 {
+        crate::vfs::log(format_args!(
+            "pycomponent: the working directory could not be set to {}",
+            crate::vfs::HOME
+        ));
+    }
     let embed = || -> PyResult<usize> {
         let preload =
             py::list(PRELOAD.iter().map(|name| py::str(name)).collect::<PyResult<Vec<_>>>()?.into_iter())?;

@@ -1,21 +1,25 @@
 //! The pycomponent guest: CPython 3.11 behind the WIT interface of `../wit`.
 //!
 //! `interp` owns the interpreter, `convert` the value mapping, `py` the safe
-//! layer over CPython's C API (pyo3-ffi); this file connects them to the
-//! generated bindings.
+//! layer over CPython's C API (pyo3-ffi), `vfs` the file system below
+//! wasi-libc, `files` the embedder's access to it; this file connects them
+//! to the generated bindings.
 //!
 //! Built without features, the crate is world `python` (host functions
 //! imported through `host_bridge`); with feature `http`, it is world
 //! `http-app`, whose requests `http` serves.
 
 mod convert;
+mod files;
 #[cfg(not(feature = "http"))]
 mod host_bridge;
 #[cfg(feature = "http")]
 mod http;
 mod interp;
 mod py;
+mod vfs;
 
+use exports::pycomponent::python::files::{self as files_api, EntryStat, FileError};
 use exports::pycomponent::python::interpreter::{Evaluation, Execution, Guest};
 use pycomponent::python::types::{KeywordArgument, Value};
 
@@ -74,16 +78,65 @@ impl Guest for Component {
     }
 }
 
+impl files_api::Guest for Component {
+    fn write_file(path: String, data: Vec<u8>) -> Result<(), FileError> {
+        files::write_file(&path, &data)
+    }
+
+    fn read_file(path: String) -> Result<Vec<u8>, FileError> {
+        files::read_file(&path)
+    }
+
+    fn create_directory(path: String, parents: bool) -> Result<(), FileError> {
+        files::create_directory(&path, parents)
+    }
+
+    fn list_directory(path: String) -> Result<Vec<String>, FileError> {
+        files::list_directory(&path)
+    }
+
+    fn stat(path: String) -> Result<EntryStat, FileError> {
+        files::stat(&path)
+    }
+
+    fn remove_file(path: String) -> Result<(), FileError> {
+        files::remove_file(&path)
+    }
+
+    fn remove_directory(path: String) -> Result<(), FileError> {
+        files::remove_directory(&path)
+    }
+
+    fn rename(from: String, to: String) -> Result<(), FileError> {
+        files::rename(&from, &to)
+    }
+
+    fn set_capacity(bytes: u64) {
+        vfs::set_capacity(bytes);
+    }
+
+    fn usage() -> (u64, u64) {
+        vfs::usage()
+    }
+}
+
 /// The pre-initialization entry point, run once by wizer while the
 /// component is built: the memory it leaves behind is what every instance
 /// starts from. A failure aborts the build with the Python error.
 #[unsafe(export_name = "wizer-initialize")]
 pub extern "C" fn wizer_initialize() {
     wit_bindgen::rt::run_ctors_once();
+    // Kept in the snapshot: every instance reports its panics to the host.
+    vfs::report_panics_to_host();
     match interp::prepare_snapshot() {
-        Ok(count) => eprintln!("pycomponent: snapshot holds {count} stdlib modules"),
+        Ok(count) => {
+            vfs::write_to_host(2, format!("pycomponent: snapshot holds {count} stdlib modules\n").as_bytes())
+        }
         Err(err) => {
-            eprintln!("pycomponent: pre-initialization failed:\n{}", err.traceback);
+            vfs::write_to_host(
+                2,
+                format!("pycomponent: pre-initialization failed:\n{}\n", err.traceback).as_bytes(),
+            );
             std::process::abort();
         }
     }
@@ -97,7 +150,7 @@ pub extern "C" fn wizer_initialize() {
 #[unsafe(export_name = "pycomponent-initialize-app")]
 pub extern "C" fn initialize_app() {
     if let Err(err) = http::load_app() {
-        eprintln!("{}", err.traceback.trim_end());
+        vfs::write_to_host(2, format!("{}\n", err.traceback.trim_end()).as_bytes());
         std::process::abort();
     }
 }

@@ -5,9 +5,11 @@ The guest (component/src/interp.rs) runs bootstrap.py in a fresh module
 ``_pycomponent`` whose code is named ``<string>``; the HTTP build
 (component/src/http.rs) then adds ``pycomponent`` and ``pycomponent.http``
 with ``add_module`` and calls into them with ``call``. Loading the
-bootstrap takes over ``sys.stdout``, ``sys.stderr`` and ``sys.meta_path``
-of this process, so every test gets a fresh copy and its own ``__main__``,
-and everything is restored when it ends.
+bootstrap takes over ``sys.stdin``, ``sys.stdout``, ``sys.stderr`` and
+``sys.meta_path`` of this process, so every test gets a fresh copy and its
+own ``__main__``, and everything is restored when it ends. In the guest,
+the file system captures what reaches descriptors 1 and 2 (vfs/fs.rs); here
+they are pointed at temporary files for the length of a test.
 """
 
 import builtins
@@ -15,6 +17,7 @@ import gc
 import importlib
 import os
 import sys
+import tempfile
 import types
 import unittest
 
@@ -48,8 +51,10 @@ class GuestTestCase(unittest.TestCase):
 
     def setUp(self):
         saved = {
-            name: getattr(sys, name) for name in ("stdout", "stderr", "__stdout__", "__stderr__", "argv")
+            name: getattr(sys, name)
+            for name in ("stdin", "stdout", "stderr", "__stdin__", "__stdout__", "__stderr__", "argv")
         }
+        self.captured = self.capture_descriptors()
         saved_path, saved_meta_path = sys.path[:], sys.meta_path[:]
         saved_importer_cache, saved_modules = dict(sys.path_importer_cache), dict(sys.modules)
 
@@ -84,9 +89,32 @@ class GuestTestCase(unittest.TestCase):
             return self.boot.describe(exc)
         self.fail(f"{helper}{args!r} raised nothing")
 
+    def capture_descriptors(self):
+        """Points descriptors 1 and 2 at temporary files until the test ends."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        captured = []
+        for fd in (1, 2):
+            saved = os.dup(fd)
+            file = tempfile.TemporaryFile()
+            os.dup2(file.fileno(), fd)
+            self.addCleanup(file.close)
+            self.addCleanup(os.close, saved)
+            self.addCleanup(os.dup2, saved, fd)
+            captured.append(file)
+        return captured
+
     def output(self):
-        """What the code under test printed since the last call: (stdout, stderr)."""
-        return self.boot.take_output()
+        """What the code under test printed since the last call: (stdout, stderr),
+        as the guest's ``take_output`` gives it."""
+        self.boot.flush_output()
+        texts = []
+        for file in self.captured:
+            file.seek(0)
+            texts.append(file.read().decode("utf-8", "replace"))
+            file.seek(0)
+            file.truncate()
+        return tuple(texts)
 
 
 class HttpTestCase(GuestTestCase):

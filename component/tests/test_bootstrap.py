@@ -243,13 +243,18 @@ class OutputTest(GuestTestCase):
         self.output()
         self.assertEqual(self.output(), ("", ""))
 
-    def test_the_streams_replace_sys_streams(self):
-        self.assertIs(sys.stdout, self.boot.stdout)
-        self.assertIs(sys.__stdout__, self.boot.stdout)
-        self.assertIs(sys.stderr, self.boot.stderr)
-        self.assertIs(sys.__stderr__, self.boot.stderr)
-        self.assertEqual((sys.stdout.name, sys.stderr.name), ("<stdout>", "<stderr>"))
+    def test_the_streams_are_files_on_descriptors_0_1_2(self):
+        self.assertIs(sys.__stdout__, sys.stdout)
+        self.assertIs(sys.__stderr__, sys.stderr)
+        self.assertIs(sys.__stdin__, sys.stdin)
+        self.assertEqual([s.fileno() for s in (sys.stdin, sys.stdout, sys.stderr)], [0, 1, 2])
+        self.assertEqual((sys.stdout.name, sys.stderr.name, sys.stdin.name), ("<stdout>", "<stderr>", "<stdin>"))
         self.assertTrue(sys.stdout.writable())
+        self.assertEqual((sys.stdout.encoding, sys.stderr.encoding), ("utf-8", "utf-8"))
+
+    def test_lone_surrogates_are_written_as_replacement_characters(self):
+        self.boot.run("import sys\nprint('a\\ud800b')\nprint('\\udcff', file=sys.stderr)")
+        self.assertEqual(self.output(), ("a\ufffdb\n", "\ufffd\n"))
 
     def test_a_stream_works_as_a_file(self):
         self.assertEqual(sys.stdout.write("héllo"), 5)
@@ -258,16 +263,15 @@ class OutputTest(GuestTestCase):
         traceback.print_exception(ValueError("shown"), file=sys.stderr)
         self.assertEqual(self.output(), ("hélloa\nb\n", "ValueError: shown\n"))
 
+    def test_writes_to_the_descriptors_are_captured_in_order(self):
+        self.boot.run("import os, sys\nprint('a')\nos.write(1, b'b\\n')\nprint('c')\nos.write(2, b'e')")
+        self.assertEqual(self.output(), ("a\nb\nc\n", "e"))
+
+    def test_a_buffered_replacement_is_flushed_when_the_call_ends(self):
+        self.boot.run("import sys\nsys.stdout = open(1, 'w', closefd=False)\nprint('late')")
+        self.assertEqual(self.output()[0], "late\n")
+
     def test_only_text_is_written(self):
         _, message, _ = self.error("run", "import sys\nsys.stdout.write(b'bytes')")
         self.assertEqual(message, "write() argument must be str, not bytes")
 
-    def test_output_past_the_limit_is_dropped_with_a_note(self):
-        self.boot.MAX_OUTPUT = 10
-        self.assertEqual(sys.stdout.write("x" * 8), 8)
-        self.assertEqual(sys.stdout.write("y" * 7), 7)
-        sys.stdout.write("z")
-        self.assertEqual(self.output()[0], "x" * 8 + "yy" + "\n[pycomponent: 6 more characters of output dropped]\n")
-        # The limit is per call: the next one starts again.
-        sys.stdout.write("w" * 10)
-        self.assertEqual(self.output()[0], "w" * 10)

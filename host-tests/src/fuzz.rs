@@ -102,8 +102,12 @@ impl Default for Fuzzer {
 
 impl Fuzzer {
     pub fn new() -> Fuzzer {
-        let limits =
-            Limits { memory_bytes: 64 << 20, timeout: Some(Duration::from_millis(200)), max_instances: 4 };
+        let limits = Limits {
+            memory_bytes: 64 << 20,
+            timeout: Some(Duration::from_millis(200)),
+            max_instances: 4,
+            ..Limits::default()
+        };
         let runtime = Runtime::with_limits(&crate::component_path(), limits).expect("the component compiles");
         Fuzzer { runtime, instance: Mutex::new(None) }
     }

@@ -70,7 +70,12 @@ pub struct ModuleResult {
 
 /// The runtime the modules run in: generous limits, since some modules are long.
 pub fn runtime() -> Runtime {
-    let limits = Limits { memory_bytes: 1 << 30, timeout: Some(Duration::from_secs(600)), max_instances: 4 };
+    let limits = Limits {
+        memory_bytes: 1 << 30,
+        timeout: Some(Duration::from_secs(600)),
+        max_instances: 4,
+        ..Limits::default()
+    };
     Runtime::with_limits(&crate::component_path(), limits).expect("the component compiles")
 }
 

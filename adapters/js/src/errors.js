@@ -1,5 +1,6 @@
 // The errors the JS API throws: a Python exception as a value, a run that
-// was stopped from outside, a failed component, and a malformed value from it.
+// was stopped from outside, a failed component, a malformed value from it,
+// and a failed file operation.
 
 /** A Python exception raised by the code a call ran. The interpreter stays usable. */
 export class PythonError extends Error {
@@ -72,5 +73,19 @@ export class MalformedValueError extends Error {
     this.name = 'MalformedValueError';
     /** The index of the offending node, or null when the table as a whole is wrong. */
     this.node = node;
+  }
+}
+
+/** A file operation of `py.FS` failed. The interpreter stays usable. */
+export class FileSystemError extends Error {
+  /**
+   * @param {string} code the POSIX name of the error, e.g. `ENOENT`
+   * @param {string} message a message naming the path
+   */
+  constructor(code, message) {
+    super(message);
+    this.name = 'FileSystemError';
+    /** The POSIX name of the error: `ENOENT`, `EEXIST`, `EISDIR`, `ENOTDIR`, `ENOTEMPTY`, `ENOSPC`, ... */
+    this.code = code;
   }
 }

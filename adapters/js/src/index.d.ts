@@ -117,6 +117,64 @@ export interface LoadPythonOptions {
   wasm?: WasmSource;
   /** Where the package's `dist/` files are served from (default: next to this module). */
   indexURL?: string | URL;
+  /**
+   * The most bytes the interpreter's in-memory file system (/tmp, /home/user) holds, file data
+   * and entries together (default: 64 MiB); past it, writes fail with `OSError(ENOSPC)`.
+   */
+  fileSystemBytes?: number;
+}
+
+/** What FS.stat tells of a path. */
+export interface FileStat {
+  /** File type bits (test them with FS.isFile / FS.isDir). */
+  mode: number;
+  /** Size in bytes. */
+  size: number;
+  /** When the content last changed. */
+  mtime: Date;
+}
+
+/**
+ * An interpreter's file system, in Pyodide's `pyodide.FS` names: the in-memory tree Python code
+ * reads and writes (/tmp, the home and working directory /home/user). `R<T>` is `T` on the main
+ * thread and `Promise<T>` in a worker. A failure throws (or rejects with) FileSystemError.
+ */
+export class FileSystem<Sync extends boolean = true> {
+  private constructor();
+  /** Writes a file (text as UTF-8), replacing one that is there. */
+  writeFile(path: string, data: string | Uint8Array | ArrayBuffer): R<Sync, void>;
+  /** Reads a whole file: bytes, or text with `{ encoding: 'utf8' }`. */
+  readFile(path: string, options?: { encoding?: 'binary' }): R<Sync, Uint8Array>;
+  readFile(path: string, options: { encoding: 'utf8' | 'utf-8' }): R<Sync, string>;
+  /** Makes a directory; its parent must exist. */
+  mkdir(path: string): R<Sync, void>;
+  /** Makes a directory and the missing ones above it. */
+  mkdirTree(path: string): R<Sync, void>;
+  /** The names in a directory, `.` and `..` first. */
+  readdir(path: string): R<Sync, string[]>;
+  /** Removes a file. */
+  unlink(path: string): R<Sync, void>;
+  /** Removes an empty directory. */
+  rmdir(path: string): R<Sync, void>;
+  /** Renames a file or directory. */
+  rename(oldPath: string, newPath: string): R<Sync, void>;
+  /** What a path names. */
+  stat(path: string): R<Sync, FileStat>;
+  /** Whether a path exists. */
+  exists(path: string): R<Sync, boolean>;
+  /** Whether a `mode` from stat is a regular file's. */
+  isFile(mode: number): boolean;
+  /** Whether a `mode` from stat is a directory's. */
+  isDir(mode: number): boolean;
+}
+
+/** `T` on the main thread, `Promise<T>` in a worker. */
+export type R<Sync extends boolean, T> = Sync extends true ? T : Promise<T>;
+
+/** A file operation of `FS` failed; the interpreter stays usable. */
+export class FileSystemError extends Error {
+  /** The POSIX name of the error: `ENOENT`, `EEXIST`, `EISDIR`, `ENOTDIR`, `ENOTEMPTY`, `ENOSPC`, ... */
+  code: string;
 }
 
 export interface LoadPythonWorkerOptions extends LoadPythonOptions {
@@ -152,6 +210,8 @@ export class Python {
    * the host fetches. A wheel with native code rejects with a PythonError (`ValueError`).
    */
   loadPackage(source: string | URL | Uint8Array | ArrayBuffer, options?: { filename?: string }): Promise<InstalledPackage>;
+  /** The interpreter's file system (see FileSystem). */
+  FS: FileSystem<true>;
 }
 
 /** What loadPackage installed: the project's name and version, from its metadata. */
@@ -175,6 +235,8 @@ export class PythonWorker {
   registerJsModule(name: string, module: Record<string, unknown>): void;
   /** Installs a pure-Python wheel (see Python.loadPackage); a fresh worker installs it again. */
   loadPackage(source: string | URL | Uint8Array | ArrayBuffer, options?: { filename?: string }): Promise<InstalledPackage>;
+  /** The interpreter's file system, every operation a Promise; a fresh worker starts with an empty one. */
+  FS: FileSystem<false>;
   /** Stops the current run, if any: it rejects with PythonInterruptedError. */
   interrupt(): void;
   /** Ends the worker; later calls reject. */

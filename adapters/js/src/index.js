@@ -4,5 +4,6 @@
 export { kwargs } from './api.js';
 export { loadPython, Python } from './python.js';
 export { loadPythonWorker, PythonWorker } from './worker.js';
-export { MalformedValueError, PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
+export { FileSystemError, MalformedValueError, PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
+export { FileSystem } from './fs.js';
 export { OpaqueObject, PythonTuple } from './values.js';

@@ -4,6 +4,7 @@
 
 import { defineExportMethods, INSTALL_WHEEL, wheelSource } from './api.js';
 import { PythonError, PythonTrapError } from './errors.js';
+import { FileSystem } from './fs.js';
 import { sandboxWasi } from './sandbox-wasi.js';
 import { fromWire, sizeBudget, toWire } from './values.js';
 
@@ -156,6 +157,14 @@ export class Python {
   #failure = null; // the trap or malformed value that retired this interpreter
   #busy = false;
 
+  /**
+   * The interpreter's file system (Pyodide's `pyodide.FS` names): the
+   * in-memory tree of /tmp and the home directory /home/user that Python
+   * code reads and writes. It starts empty and is gone with the interpreter.
+   * @type {FileSystem}
+   */
+  FS = new FileSystem((name, ...args) => this.call(name, ...args));
+
   /** @internal Use loadPython. */
   constructor(exports, stdout, stderr, jsModules, hostFault) {
     this.#exports = exports;
@@ -248,7 +257,8 @@ export function outputSink(option, fallback) {
 /**
  * Instantiates the component: the raw `interpreter` exports, with the sandboxed
  * WASI and the given `pycomponent:python/host` import.
- * @param {{ wasm?: any, indexURL?: string | URL }} options where the core wasm comes from
+ * @param {{ wasm?: any, indexURL?: string | URL, fileSystemBytes?: number }} options where the core
+ *   wasm comes from, and the cap of the in-memory file system
  * @param {{ modules: () => any[], call: (...args: any[]) => any }} host
  * @param {{ stdout: LineBuffer, stderr: LineBuffer }} sinks where C-level writes to fds 1 and 2 go
  */
@@ -266,6 +276,11 @@ export async function instantiateInterpreter(options, host, sinks) {
   const { instantiate } = await import('../dist/pycomponent.js');
   await main;
   const root = await instantiate((name) => coreModule(name, options), imports);
+  if (options.fileSystemBytes !== undefined) {
+    const bytes = options.fileSystemBytes;
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new TypeError('fileSystemBytes must be a whole number of bytes, 0 or more');
+    root.files.setCapacity(BigInt(bytes));
+  }
   return root.interpreter;
 }
 

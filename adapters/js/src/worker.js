@@ -6,6 +6,7 @@
 import { defineExportMethods, INSTALL_WHEEL, wheelSource } from './api.js';
 import { canShareMemory, createChannel, send } from './host-channel.js';
 import { PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
+import { FileSystem } from './fs.js';
 import { coreModule, describeJsError, jsArguments, moduleFunctions, outputSink, wireResult } from './python.js';
 import { encodeJson, fromWire } from './values.js';
 
@@ -41,6 +42,7 @@ function workerOptions(options, module) {
   return {
     wasm: module,
     indexURL: options.indexURL === undefined ? undefined : String(options.indexURL),
+    fileSystemBytes: options.fileSystemBytes,
   };
 }
 
@@ -68,6 +70,14 @@ export class PythonWorker {
 
   /** Default timeout per call in milliseconds (Infinity: none). */
   timeout;
+
+  /**
+   * The interpreter's file system, as Python.FS, every operation a
+   * Promise. A fresh worker (after a timeout or interrupt) starts with an
+   * empty one.
+   * @type {FileSystem}
+   */
+  FS = new FileSystem((name, ...args) => this.call(name, ...args));
 
   /** @internal Use loadPythonWorker. */
   constructor(options, module) {

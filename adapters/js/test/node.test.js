@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 
 import {
+  FileSystemError,
   kwargs,
   loadPython,
   loadPythonWorker,
@@ -280,11 +281,11 @@ describe('interpreter', () => {
     assert.notEqual(a.eval('__import__("random").random()'), b.eval('__import__("random").random()'));
   });
 
-  test('the sandbox grants no files, environment or subprocesses', async () => {
+  test('the sandbox grants no host files, environment or subprocesses', async () => {
     const py = await loadPython(quiet);
-    assert.deepEqual(py.eval('dict(__import__("os").environ)'), {});
-    assert.throws(() => py.eval('open("/etc/passwd").read()'), { type: /FileNotFoundError|PermissionError/ });
-    assert.throws(() => py.eval('__import__("os").listdir("/")'), { type: /FileNotFoundError|PermissionError/ });
+    assert.deepEqual(py.eval('dict(__import__("os").environ)'), { HOME: '/home/user' }, "only the guest's own HOME");
+    assert.throws(() => py.eval('open("/etc/passwd").read()'), { type: 'FileNotFoundError' });
+    assert.deepEqual(py.eval('sorted(__import__("os").listdir("/"))'), ['dev', 'home', 'tmp', 'usr'], "the interpreter's own tree");
     assert.throws(() => py.runPython('import subprocess\nsubprocess.run(["ls"])'), PythonError);
     const elapsed = py.runPython('import time\nt = time.monotonic()\ntime.sleep(0.05)\ntime.monotonic() - t');
     assert.ok(elapsed >= 0.045, `sleep works: ${elapsed}`);
@@ -298,6 +299,77 @@ describe('interpreter', () => {
     const fromModule = await loadPython({ ...quiet, wasm: await WebAssembly.compile(bytes) });
     assert.equal(fromModule.eval('6 * 7'), 42);
     await assert.rejects(loadPython({ ...quiet, wasm: '/no/such/file.wasm' }), /ENOENT/);
+  });
+});
+
+describe('file system', () => {
+  test('Python writes and reads /tmp and home; FS reads and writes the same files', async () => {
+    const py = await loadPython(quiet);
+    py.FS.mkdirTree('/data/in');
+    py.FS.writeFile('/data/in/numbers.txt', '1\n2\n3\n');
+    py.FS.writeFile('bytes.bin', new Uint8Array([0, 255]));
+    const result = py.runPython(
+      'import os, tempfile, pathlib, json, sys\n' +
+        "total = sum(int(line) for line in open('/data/in/numbers.txt'))\n" +
+        "p = pathlib.Path(tempfile.mkdtemp()) / 'out.json'\n" +
+        "p.write_text(json.dumps({'total': total}))\n" +
+        "[str(p), os.getcwd(), sorted(os.listdir('/')), open('bytes.bin', 'rb').read(), sys.stderr.fileno(), open(os.devnull, 'w').write('x')]",
+    );
+    const [out, cwd, root, bytes, stderrFd, written] = result;
+    assert.equal(cwd, '/home/user');
+    assert.deepEqual(root, ['data', 'dev', 'home', 'tmp', 'usr']);
+    assert.deepEqual(bytes, new Uint8Array([0, 255]));
+    assert.deepEqual([stderrFd, written], [2, 1]);
+    assert.equal(py.FS.readFile(out, { encoding: 'utf8' }), '{"total": 6}');
+    assert.deepEqual(py.FS.readdir('/data'), ['.', '..', 'in']);
+    const stat = py.FS.stat('/data/in/numbers.txt');
+    assert.equal(stat.size, 6);
+    assert.ok(py.FS.isFile(stat.mode) && py.FS.isDir(py.FS.stat('/data').mode));
+    assert.ok(stat.mtime instanceof Date && stat.mtime.getFullYear() >= 2024);
+    py.FS.rename('/data/in/numbers.txt', '/data/numbers.txt');
+    py.FS.unlink('/data/numbers.txt');
+    py.FS.rmdir('/data/in');
+    assert.equal(py.FS.exists('/data/in'), false);
+    assert.throws(() => py.FS.readFile('/nope'), (e) => e instanceof FileSystemError && e.code === 'ENOENT');
+    assert.throws(() => py.FS.mkdir('/tmp'), { code: 'EEXIST' });
+    assert.throws(() => py.FS.rmdir('/home'), { code: 'ENOTEMPTY' });
+    assert.throws(() => py.FS.readFile(42), TypeError);
+    assert.equal(py.eval('1 + 1'), 2, 'the interpreter is fine after the errors');
+  });
+
+  test('each interpreter has its own tree, and nothing reaches the host', async () => {
+    const a = await loadPython(quiet);
+    const b = await loadPython(quiet);
+    a.exec("open('/tmp/only-a', 'w').write('a')");
+    assert.deepEqual(b.FS.readdir('/tmp'), ['.', '..']);
+    assert.throws(() => b.exec("open('/etc/hostname')"), { type: 'FileNotFoundError' });
+    a.exec("open('/tmp/host-canary', 'w').write('guest')");
+    await assert.rejects(readFile('/tmp/only-a'), { code: 'ENOENT' });
+  });
+
+  test('the cap gives ENOSPC and the interpreter goes on', async () => {
+    const py = await loadPython({ ...quiet, fileSystemBytes: 1 << 20 });
+    const outcome = py.runPython(
+      "import errno\ntry:\n    open('/tmp/big', 'wb').write(b'x' * (2 << 20))\n    r = 'written'\nexcept OSError as e:\n    r = errno.errorcode[e.errno]\nr",
+    );
+    assert.equal(outcome, 'ENOSPC');
+    assert.throws(() => py.FS.writeFile('/tmp/big', new Uint8Array(2 << 20)), { code: 'ENOSPC' });
+    py.FS.writeFile('/tmp/small', new Uint8Array(1000));
+    assert.equal(py.eval('6 * 7'), 42);
+    await assert.rejects(loadPython({ ...quiet, fileSystemBytes: -1 }), TypeError);
+  });
+
+  test('in a worker every operation is a Promise', async () => {
+    const py = await loadPythonWorker(quiet);
+    try {
+      await py.FS.writeFile('/tmp/in.txt', 'from JS');
+      assert.equal(await py.eval("open('/tmp/in.txt').read()"), 'from JS');
+      await py.exec("open('/tmp/out.txt', 'w').write('from Python')");
+      assert.equal(await py.FS.readFile('/tmp/out.txt', { encoding: 'utf8' }), 'from Python');
+      await assert.rejects(py.FS.readFile('/tmp/none'), { name: 'FileSystemError', code: 'ENOENT' });
+    } finally {
+      py.terminate();
+    }
   });
 });
 

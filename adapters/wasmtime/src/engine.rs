@@ -27,12 +27,22 @@ pub struct Limits {
     /// How many instances may be alive at once
     /// ([`Error::Capacity`](crate::Error::Capacity) beyond).
     pub max_instances: u32,
+    /// The most bytes an instance's in-memory file system (`/tmp`, the home
+    /// directory) holds, file data and entries together; past it, writes
+    /// fail in Python with `OSError(ENOSPC)`. It lives in the instance's
+    /// linear memory, so `memory_bytes` bounds it too.
+    pub file_system_bytes: u64,
 }
 
 impl Default for Limits {
-    /// 256 MiB of memory, 30 s per call, 1000 live instances.
+    /// 256 MiB of memory, 30 s per call, 1000 live instances, 64 MiB of files.
     fn default() -> Limits {
-        Limits { memory_bytes: 256 << 20, timeout: Some(Duration::from_secs(30)), max_instances: 1000 }
+        Limits {
+            memory_bytes: 256 << 20,
+            timeout: Some(Duration::from_secs(30)),
+            max_instances: 1000,
+            file_system_bytes: 64 << 20,
+        }
     }
 }
 
@@ -187,7 +197,7 @@ mod tests {
 
     #[test]
     fn a_full_pool_is_recognized_by_its_error_type() {
-        let limits = Limits { memory_bytes: 1 << 20, timeout: None, max_instances: 1 };
+        let limits = Limits { memory_bytes: 1 << 20, timeout: None, max_instances: 1, ..Limits::default() };
         let engine = Engine::new(&engine_config(&limits)).unwrap();
         let component = Component::new(&engine, EMPTY_COMPONENT).unwrap();
         let linker = Linker::<()>::new(&engine);

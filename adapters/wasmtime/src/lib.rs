@@ -37,6 +37,7 @@ pub mod app;
 mod bindings;
 mod compiled_cache;
 mod engine;
+mod files;
 mod host;
 pub mod python_wasm;
 mod runtime;
@@ -44,6 +45,7 @@ pub mod serve;
 pub mod value;
 
 pub use engine::Limits;
+pub use files::{FileError, FileKind, FileStat};
 pub use host::{HostFunction, HostModules};
 pub use runtime::{Instance, Mount, Output, PythonError, Reply, Runtime};
 pub use value::Value;
@@ -110,6 +112,10 @@ pub enum Error {
     /// failed and why).
     #[error("{0}")]
     Build(String),
+    /// A file operation on the instance's file system failed (the
+    /// instance stays usable).
+    #[error("{0}")]
+    File(#[source] FileError),
     /// The HTTP server could not start or stopped on an error.
     #[error("serving HTTP failed: {0}")]
     Serve(String),

@@ -144,6 +144,11 @@ struct SandboxArgs {
     /// code runs, in memory (repeat for its dependencies).
     #[arg(long = "wheel", global = true, value_name = "FILE")]
     wheels: Vec<PathBuf>,
+    /// Copy a host file into the interpreter's in-memory file system before
+    /// the code runs: HOST:GUEST (missing directories above GUEST are made;
+    /// a relative GUEST is taken from the home directory, /home/user).
+    #[arg(long = "file", global = true, value_name = "HOST:GUEST")]
+    files: Vec<String>,
 }
 
 /// How an app is built (`build`, and `serve` of a Python app).
@@ -270,7 +275,7 @@ impl SandboxArgs {
     }
 
     /// Refuses the options `subcommand` has no use for; `uses` names those
-    /// it takes ("timeout", "memory", "mount", "wheel").
+    /// it takes ("timeout", "memory", "mount", "wheel", "file").
     fn check_used_by(&self, subcommand: &str, uses: &[&str]) -> Result<(), Error> {
         // --component may come from PYCOMPONENT_COMPONENT, which is
         // meant for every command: it is not refused.
@@ -279,6 +284,7 @@ impl SandboxArgs {
             ("memory", self.memory.is_some()),
             ("mount", !self.mounts.is_empty()),
             ("wheel", !self.wheels.is_empty()),
+            ("file", !self.files.is_empty()),
         ];
         match given.iter().find(|(name, is_given)| *is_given && !uses.contains(name)) {
             Some((name, _)) => Err(Error::InvalidInput(format!("`{subcommand}` does not take --{name}"))),
@@ -303,6 +309,7 @@ impl SandboxArgs {
             memory_bytes: self.memory_bytes(),
             timeout: (timeout > 0.0).then(|| Duration::from_secs_f64(timeout)),
             max_instances: 1,
+            ..Limits::default()
         };
         let runtime = match (&self.component, EMBEDDED) {
             (Some(path), _) => Runtime::with_limits(path, limits)?,
@@ -329,8 +336,25 @@ impl SandboxArgs {
                 return Err(Error::InvalidInput(format!("--wheel: {}", error.message)));
             }
         }
+        for spec in &self.files {
+            place_file(py, spec)?;
+        }
         Ok(py)
     }
+}
+
+/// `--file HOST:GUEST`: copies the host file to GUEST, making the
+/// directories above it.
+fn place_file(py: &mut Instance, spec: &str) -> Result<(), Error> {
+    let Some((host, guest)) = spec.split_once(':').filter(|(h, g)| !h.is_empty() && !g.is_empty()) else {
+        return Err(Error::InvalidInput(format!("--file {spec:?}: expected HOST:GUEST")));
+    };
+    let data = std::fs::read(host).map_err(|source| Error::Io { path: host.into(), source })?;
+    let context = |error: Error| Error::InvalidInput(format!("--file {spec:?}: {error}"));
+    if let Some((parent, _)) = guest.rsplit_once('/').filter(|(parent, _)| !parent.is_empty()) {
+        py.create_dir_all(parent).map_err(context)?;
+    }
+    py.write_file(guest, &data).map_err(context)
 }
 
 /// `HOST:GUEST`, `HOST:GUEST:ro` or `HOST:GUEST:rw`.

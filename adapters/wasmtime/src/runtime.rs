@@ -15,7 +15,6 @@ use crate::bindings::exports::pycomponent::python::interpreter::{Evaluation, Exe
 use crate::bindings::{self, wire};
 use crate::engine::{EPOCH_TICK, EpochTicker, Limits, MemoryCap, NO_DEADLINE, engine_config, pool_full};
 use crate::host::HostModules;
-use crate::python_wasm::GUEST_STDLIB;
 use crate::value::{MalformedValue, Value};
 
 /// A Python exception, as a value.
@@ -61,33 +60,8 @@ pub struct Mount {
     pub writable: bool,
 }
 
-/// The guest paths the snapshot was made with, in the order of their
-/// descriptors (3, 4): the standard library and the packages the component
-/// carries (xtask/src/component.rs mounts them for wizer).
-const SNAPSHOT_PREOPENS: [&str; 2] = [GUEST_STDLIB, "/usr/local/lib/python3.11/site-packages"];
-
-/// An empty, unwritable directory in the user's pycomponent cache (see
-/// `instantiate_with_mounts`); checked to be empty before every use.
-fn empty_directory() -> Result<PathBuf, Error> {
-    use std::os::unix::fs::PermissionsExt;
-    let Some(dir) = crate::compiled_cache::dir().and_then(|d| d.parent().map(|p| p.join("empty"))) else {
-        return Err(Error::InvalidInput(
-            "no cache directory for the empty mount: set PYCOMPONENT_CACHE".into(),
-        ));
-    };
-    let io = |source| Error::Io { path: dir.clone(), source };
-    if !dir.is_dir() {
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o500)).map_err(io)?;
-    }
-    if std::fs::read_dir(&dir).map_err(io)?.next().is_some() {
-        return Err(Error::InvalidInput(format!("{} must be empty", dir.display())));
-    }
-    Ok(dir)
-}
-
 /// Per-instance state of the store.
-struct State {
+pub(crate) struct State {
     wasi: WasiCtx,
     table: ResourceTable,
     host: HostModules,
@@ -171,24 +145,8 @@ impl Runtime {
     /// A fresh instance that is also granted these host directories.
     pub fn instantiate_with_mounts(&self, host: HostModules, mounts: &[Mount]) -> Result<Instance, Error> {
         let mut wasi = WasiCtxBuilder::new();
-        if !mounts.is_empty() {
-            // wasi-libc's table from snapshot time maps the directories the
-            // snapshot was made with to the first granted descriptors: make
-            // those empty directories.
-            let empty = empty_directory()?;
-            for guest in SNAPSHOT_PREOPENS {
-                wasi.preopened_dir(&empty, guest, FsPerms::ReadOnly)
-                    .map_err(|e| Error::Mount { path: empty.clone(), message: e.to_string() })?;
-            }
-        }
         for mount in mounts {
-            if !mount.guest.starts_with('/') || SNAPSHOT_PREOPENS.contains(&mount.guest.as_str()) {
-                return Err(Error::InvalidInput(format!(
-                    "cannot mount at {:?}: use an absolute path other than {}",
-                    mount.guest,
-                    SNAPSHOT_PREOPENS.join(" and ")
-                )));
-            }
+            check_mount_point(&mount.guest)?;
             let perms = if mount.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
             wasi.preopened_dir(&mount.host, &mount.guest, perms)
                 .map_err(|e| Error::Mount { path: mount.host.clone(), message: e.to_string() })?;
@@ -207,14 +165,32 @@ impl Runtime {
         }
         let python = bindings::Python::instantiate(&mut store, &self.component, &self.linker)
             .map_err(instantiation_error)?;
-        Ok(Instance {
+        let mut instance = Instance {
             store,
             python,
             trapped: false,
             timeout: self.limits.timeout,
             _ticker: self.ticker.clone(),
-        })
+        };
+        if self.limits.file_system_bytes != Limits::default().file_system_bytes {
+            instance.set_file_system_capacity(self.limits.file_system_bytes)?;
+        }
+        Ok(instance)
     }
+}
+
+/// Refuses a guest path a directory cannot be granted at: a relative one,
+/// `/` itself (it would hide the instance's own tree), or one with `.` or
+/// `..` components.
+fn check_mount_point(guest: &str) -> Result<(), Error> {
+    let components: Vec<&str> = guest.split('/').skip(1).filter(|c| !c.is_empty()).collect();
+    if !guest.starts_with('/') || components.is_empty() || components.iter().any(|c| *c == "." || *c == "..")
+    {
+        return Err(Error::InvalidInput(format!(
+            "cannot mount at {guest:?}: use an absolute path below / without . or .. (such as /data)"
+        )));
+    }
+    Ok(())
 }
 
 /// A full pool is [`Error::Capacity`]; anything else failed instantiation.
@@ -227,8 +203,8 @@ fn instantiation_error(error: wasmtime::Error) -> Error {
 
 /// A live interpreter. Globals and imported modules persist between calls.
 pub struct Instance {
-    store: Store<State>,
-    python: bindings::Python,
+    pub(crate) store: Store<State>,
+    pub(crate) python: bindings::Python,
     /// Set once a call trapped or the guest sent a malformed value: the
     /// guest may be inconsistent, so the instance refuses further calls.
     trapped: bool,
@@ -253,7 +229,7 @@ fn python_error(e: wire::PythonError) -> PythonError {
 }
 
 /// Refuses source code larger than what one call may carry.
-fn check_source(code: &str) -> Result<(), Error> {
+pub(crate) fn check_source(code: &str) -> Result<(), Error> {
     if code.len() > crate::value::MAX_PAYLOAD {
         return Err(Error::InvalidInput(format!(
             "source code of {} bytes is too large (at most {} MiB)",
@@ -279,7 +255,7 @@ fn call_error(error: wasmtime::Error, timeout: Option<Duration>, memory: &Memory
 
 impl Instance {
     /// Refuses calls after a trap, and arms the timeout for the next call.
-    fn guard(&mut self) -> Result<(), Error> {
+    pub(crate) fn guard(&mut self) -> Result<(), Error> {
         if self.trapped {
             return Err(Error::Trapped);
         }
@@ -292,7 +268,7 @@ impl Instance {
 
     /// The error of a call that failed; the instance is retired, as the
     /// guest's memory may be inconsistent after a trap.
-    fn trap(&mut self, error: wasmtime::Error) -> Error {
+    pub(crate) fn trap(&mut self, error: wasmtime::Error) -> Error {
         self.trapped = true;
         call_error(error, self.timeout, &self.store.data().memory)
     }

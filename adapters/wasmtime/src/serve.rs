@@ -126,6 +126,7 @@ impl Server {
             memory_bytes: options.memory_bytes,
             timeout: Some(options.timeout),
             max_instances: options.max_concurrent,
+            ..Limits::default()
         };
         let engine = Engine::new(&engine_config(&limits)).map_err(Error::Engine)?;
         let digest = crate::compiled_cache::digest(component);

@@ -218,6 +218,44 @@ fn mount_grants_a_directory() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+#[test]
+fn files_temp_directories_and_time_zones_work_as_in_cpython() {
+    let code = "import tempfile, pathlib, zoneinfo, json; p = pathlib.Path(tempfile.mkdtemp()) / 'a.json'; \
+                p.write_text(json.dumps([1])); print(p.read_text(), zoneinfo.ZoneInfo('Europe/Paris'))";
+    let out = pycomponent(&["exec", code], "");
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "[1] Europe/Paris\n".into()),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn file_places_a_host_file_before_the_code_runs() {
+    let dir = std::env::temp_dir().join(format!("pycomponent-cli-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("input.csv");
+    std::fs::write(&input, "a,b\n1,2\n").unwrap();
+    let deep = format!("{}:/srv/in/data.csv", input.display());
+    let home = format!("{}:data.csv", input.display());
+    let code = "import csv, os; print(list(csv.reader(open('/srv/in/data.csv'))) == list(csv.reader(open('data.csv'))), os.getcwd())";
+    let out = pycomponent(&["exec", "--file", &deep, "--file", &home, code], "");
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "True /home/user\n".into()),
+        "{}",
+        text(&out.stderr)
+    );
+    let missing = format!("{}:/x", dir.join("missing").display());
+    let out = pycomponent(&["exec", "--file", &missing, "pass"], "");
+    assert_eq!(out.status.code(), Some(2), "the CLI's own error");
+    assert!(text(&out.stderr).contains("missing"), "{}", text(&out.stderr));
+    let out = pycomponent(&["exec", "--file", "no-colon", "pass"], "");
+    assert!(text(&out.stderr).contains("expected HOST:GUEST"), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// `GET target` over a fresh connection; the status line and body.
 fn http_get(addr: &str, target: &str) -> (String, String) {
     use std::io::Read;

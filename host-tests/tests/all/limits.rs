@@ -18,6 +18,7 @@ fn strict() -> &'static Runtime {
             memory_bytes: MEMORY_CAP,
             timeout: Some(Duration::from_millis(300)),
             max_instances: POOL,
+            ..Limits::default()
         };
         Runtime::with_limits(&host_tests::component_path(), limits).expect("the component compiles")
     })
@@ -74,7 +75,7 @@ fn the_pool_refuses_instances_beyond_its_size() {
 /// code); the runtime still works, memory cap included.
 #[test]
 fn a_runtime_without_timeout_runs_and_caps_memory() {
-    let limits = Limits { memory_bytes: MEMORY_CAP, timeout: None, max_instances: 2 };
+    let limits = Limits { memory_bytes: MEMORY_CAP, timeout: None, max_instances: 2, ..Limits::default() };
     let runtime = Runtime::with_limits(&host_tests::component_path(), limits).expect("compiles");
     let mut py = runtime.instantiate(HostModules::new()).expect("instantiates");
     assert_eq!(py.eval("sum(range(10**6))").unwrap().result.unwrap(), Value::Int(499999500000));

@@ -5,6 +5,7 @@ mod contract;
 mod cpython;
 mod demo;
 mod faults;
+mod files;
 mod fuzz;
 mod http;
 mod limits;

@@ -300,6 +300,23 @@ fn nothing_of_the_tree_reaches_the_host() {
 }
 
 #[test]
+fn modules_and_zip_files_in_the_tree_import() {
+    let mut py = instance();
+    py.create_dir_all("/home/user/lib/pkg").unwrap();
+    py.write_file("/home/user/lib/pkg/__init__.py", b"from .core import VALUE\n").unwrap();
+    py.write_file("/home/user/lib/pkg/core.py", b"VALUE = 'from the tree'\n").unwrap();
+    let code = "import sys, zipfile\n\
+                with zipfile.ZipFile('/tmp/lib.zip', 'w') as z:\n    z.writestr('zipped.py', 'WHERE = __file__\\n')\n\
+                sys.path[:0] = ['/home/user/lib', '/tmp/lib.zip']\n\
+                import pkg, zipped\n\
+                [pkg.VALUE, pkg.__file__, zipped.WHERE]";
+    assert_eq!(
+        run(&mut py, code).to_string(),
+        "['from the tree', '/home/user/lib/pkg/__init__.py', '/tmp/lib.zip/zipped.py']"
+    );
+}
+
+#[test]
 fn mount_points_are_checked() {
     let dir = host_dir("points");
     for guest in ["/", "relative", "/a/../b", "/a/./b", ""] {

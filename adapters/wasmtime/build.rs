@@ -1,4 +1,4 @@
-//! Embeds the component (and the HTTP core module beside it) into the
+//! Embeds the component (and the HTTP core module and stdlib sources beside it) into the
 //! `pycomponent` binary when `PYCOMPONENT_EMBED` names a component file
 //! (`cargo xtask cli` sets it).
 
@@ -6,6 +6,7 @@ use sha2::Digest as _;
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(embedded_component)");
+    println!("cargo::rustc-check-cfg=cfg(embedded_sources)");
     println!("cargo:rerun-if-env-changed=PYCOMPONENT_EMBED");
     if let Some(path) = std::env::var_os("PYCOMPONENT_EMBED").filter(|p| !p.is_empty()) {
         let path = std::path::PathBuf::from(path);
@@ -22,5 +23,12 @@ fn main() {
         assert!(http_core.is_file(), "{} is missing: run `cargo xtask component`", http_core.display());
         println!("cargo:rerun-if-changed={}", http_core.display());
         println!("cargo:rustc-env=PYCOMPONENT_EMBED_HTTP_CORE_PATH={}", http_core.display());
+        // The stdlib sources for tracebacks, when they were built beside it.
+        let sources = path.with_file_name("python311.zip");
+        println!("cargo:rerun-if-changed={}", sources.display());
+        if sources.is_file() {
+            println!("cargo:rustc-cfg=embedded_sources");
+            println!("cargo:rustc-env=PYCOMPONENT_EMBED_SOURCES_PATH={}", sources.display());
+        }
     }
 }

@@ -197,6 +197,14 @@ def add_module(name, source, is_package):
     importlib.invalidate_caches()
 
 
+# Where the standard library's modules appear to be (``__file__``,
+# tracebacks), and where a host may put their sources: a zip of the .py
+# files by their paths below STDLIB (``json/decoder.py``), built beside the
+# component as python311.zip, CPython's name for a zipped standard library.
+STDLIB = "/usr/local/lib/python3.11"
+STDLIB_SOURCES = "/usr/local/lib/python311.zip"
+
+
 class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
     """Serves the standard library from memory: the compiled modules are read
     once, when the snapshot is made, and kept zlib-compressed, so that imports
@@ -283,7 +291,23 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
         return marshal.loads(zlib.decompress(self.modules[fullname][2]))
 
     def get_source(self, fullname):
-        return None
+        """The module's source, from the zipped sources a host may provide
+        (``STDLIB_SOURCES``); None without them. Read only when a traceback
+        or ``inspect`` asks, so the sources cost nothing until then."""
+        entry = self.modules.get(fullname)
+        if entry is None:
+            raise ImportError(f"no module named {fullname!r}", name=fullname)
+        prefix = STDLIB + "/"
+        if not entry[1].startswith(prefix):
+            return None
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(STDLIB_SOURCES) as archive:
+                data = archive.read(entry[1][len(prefix) :])
+        except (OSError, KeyError, zipfile.BadZipFile):
+            return None
+        return importlib.util.decode_source(data)
 
     def is_package(self, fullname):
         return self.modules[fullname][0]

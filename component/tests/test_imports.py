@@ -12,6 +12,7 @@ import random
 import shutil
 import sys
 import tempfile
+import zipfile
 
 from guest import GuestTestCase
 
@@ -232,6 +233,25 @@ class EmbedStdlibTest(GuestTestCase):
         self.assertEqual(self.boot.run("import embedded_pkg\nembedded_pkg.mod.where()"), "embedded_pkg.mod")
         self.assertTrue(self.boot._stdlib.is_package("embedded_pkg"))
         self.assertEqual(self.error("run", "import not_compiled")[0], "ModuleNotFoundError")
+
+    def test_sources_come_from_the_zip_a_host_provides(self):
+        self.boot.embed_stdlib(self.root, self.packages, ["embedded_a"])
+        self.boot.STDLIB = self.root
+        self.boot.STDLIB_SOURCES = os.path.join(self.packages, "python311.zip")
+        self.assertIsNone(self.boot._stdlib.get_source("embedded_pkg.mod"), "no zip: no source")
+        source = "def where():\n    return __name__\n"
+        with zipfile.ZipFile(self.boot.STDLIB_SOURCES, "w") as archive:
+            archive.writestr("embedded_pkg/mod.py", source)
+        self.assertEqual(self.boot._stdlib.get_source("embedded_pkg.mod"), source)
+        self.assertIsNone(self.boot._stdlib.get_source("embedded_a"), "not in the zip")
+        with self.assertRaises(ImportError):
+            self.boot._stdlib.get_source("not_embedded")
+        # Tracebacks (through linecache) and inspect read them through the loader.
+        self.assertEqual(
+            self.boot.run("import linecache, embedded_pkg.mod as m\nlinecache.getline(m.__file__, 2, m.__dict__)"),
+            "    return __name__\n",
+        )
+        self.assertEqual(self.boot.run("import inspect, embedded_pkg.mod as m\ninspect.getsource(m.where)"), source)
 
     def test_the_path_finder_searches_only_what_is_put_on_sys_path(self):
         self.boot.embed_stdlib(self.root, self.packages, [])

@@ -47,18 +47,25 @@ pub fn build() -> Result<PathBuf> {
     let entry = cache::Entry::new(&cache_root, "component", &key);
     let out = output_path();
     let http_core = http_core_path();
-    if entry.is_complete() && entry.dir.join(HTTP_CORE_FILE).is_file() {
+    let sources = sources_path();
+    if entry.is_complete()
+        && entry.dir.join(HTTP_CORE_FILE).is_file()
+        && entry.dir.join(SOURCES_FILE).is_file()
+    {
         fs::create_dir_all(out.parent().unwrap_or(&out))?;
         fs::copy(entry.dir.join("pycomponent.wasm"), &out).context("copying the cached component")?;
         fs::copy(entry.dir.join(HTTP_CORE_FILE), &http_core)
             .context("copying the cached HTTP core module")?;
+        fs::copy(entry.dir.join(SOURCES_FILE), &sources).context("copying the cached stdlib sources")?;
         eprintln!("==> component: cached build {} (inputs unchanged)", entry.dir.display());
     } else {
         build_with(&cpython)?;
         let partial = entry.begin()?;
         fs::copy(&out, partial.join("pycomponent.wasm"))?;
         fs::copy(&http_core, partial.join(HTTP_CORE_FILE))?;
-        fs::write(partial.join("size.txt"), size_report(&out)?)?;
+        fs::copy(&sources, partial.join(SOURCES_FILE))?;
+        let report = format!("{}; stdlib sources {}", size_report(&out)?, size_report(&sources)?);
+        fs::write(partial.join("size.txt"), report)?;
         entry.commit(&key)?;
     }
     let size = fs::read_to_string(entry.dir.join("size.txt")).unwrap_or_default();
@@ -79,6 +86,7 @@ fn cache_key(cpython: &Artifacts) -> Result<cache::Key> {
         "component/build.rs",
         "component/pyo3-config.txt",
         "xtask/src/component.rs",
+        "xtask/src/stdlib_sources.py",
     ] {
         key.file(file, &root.join(file))?;
     }
@@ -117,6 +125,33 @@ pub fn http_core_path() -> PathBuf {
 
 const HTTP_CORE_FILE: &str = "pycomponent-http-core.wasm";
 
+/// The standard library's sources, zipped, beside the component: the
+/// optional artifact that gives tracebacks and `inspect` their source lines
+/// (the guest reads it at `/usr/local/lib/python311.zip`, CPython's name for
+/// a zipped standard library, when a host provides it).
+pub fn sources_path() -> PathBuf {
+    workspace_root().join("target/component").join(SOURCES_FILE)
+}
+
+const SOURCES_FILE: &str = "python311.zip";
+
+/// Writes `sources_path()` with the native CPython of the same build.
+fn zip_sources(cpython: &Artifacts, logs: &Path) -> Result<()> {
+    let root = workspace_root();
+    let step = Step::start("component: zip the stdlib sources (python311.zip)", logs.join("sources.log"))?;
+    let tzdata = tools::unpacked(versions::TZDATA, &cache::root()?)?;
+    let mut python = Command::new(cpython.dir.join("native/bin/python3.11"));
+    python
+        .arg("-I")
+        .arg(root.join("xtask/src/stdlib_sources.py"))
+        .arg(cpython.stdlib())
+        .arg(&tzdata)
+        .arg(sources_path());
+    step.run(&mut python)?;
+    step.finish();
+    Ok(())
+}
+
 fn build_with(cpython: &Artifacts) -> Result<()> {
     let root = workspace_root();
     let logs = root.join("target/component/logs");
@@ -126,6 +161,7 @@ fn build_with(cpython: &Artifacts) -> Result<()> {
     let snapshot = root.join("target/component/pycomponent-core-initialized.wasm");
     pre_initialize(cpython, &python_core, &snapshot, &logs.join("wizer.log"))?;
     pre_initialize(cpython, &http_core, &http_core_path(), &logs.join("wizer-http.log"))?;
+    zip_sources(cpython, &logs)?;
 
     let step = Step::start("component: adapt WASI preview 1", logs.join("component.log"))?;
     let module = fs::read(&snapshot).with_context(|| format!("reading {}", snapshot.display()))?;
@@ -241,8 +277,6 @@ fn pre_initialize(cpython: &Artifacts, core: &Path, snapshot: &Path, log: &Path)
     let tzdata = tools::unpacked(versions::TZDATA, &cache::root()?)?;
     let mut wizer = Command::new(&wasmtime);
     wizer.args(["wizer", "-S", "cli=y", "-W", "unknown-imports-trap=y", "--init-func", "wizer-initialize"]);
-    // The order is the guest's descriptors 3 and 4, which wasi-libc keeps
-    // in the snapshot (see the Wasmtime adapter's `SNAPSHOT_PREOPENS`).
     wizer
         .arg("--dir")
         .arg(format!("{}::{GUEST_STDLIB}", cpython.stdlib().display()))

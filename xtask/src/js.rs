@@ -89,14 +89,19 @@ fn npm_ci(dir: &Path) -> Result<()> {
     fs::write(&stamp, &lock).context("writing the node_modules stamp")
 }
 
-/// jco transpile into `dist/`, by way of `dist.partial/`.
+/// jco transpile into `dist/`, by way of `dist.partial/`, with the stdlib
+/// sources beside the wasm.
 fn transpile(component: &Path, dir: &Path) -> Result<()> {
     let jco_manifest = fs::read_to_string(dir.join("node_modules/@bytecodealliance/jco/package.json"))
         .context("reading jco's package.json (npm ci did not install jco?)")?;
     let jco: serde_json::Value = serde_json::from_str(&jco_manifest)?;
+    // The stdlib sources, an optional file a page loads only when asked
+    // (`loadPython({ stdlibSources: true })`), go beside the wasm.
+    let sources = component::sources_path();
     let inputs = format!(
-        "component {}\njco {}\nargs {}\n",
+        "component {}\nsources {}\njco {}\nargs {}\n",
         cache::sha256_file(component)?,
+        cache::sha256_file(&sources)?,
         jco["version"].as_str().unwrap_or("?"),
         TRANSPILE_ARGS.join(" ")
     );
@@ -120,6 +125,7 @@ fn transpile(component: &Path, dir: &Path) -> Result<()> {
             .args(TRANSPILE_ARGS)
             .current_dir(dir),
     )?;
+    fs::copy(&sources, partial.join("python311.zip")).context("copying the stdlib sources into dist/")?;
     fs::write(partial.join(".inputs"), &inputs)?;
     if dist.exists() {
         fs::remove_dir_all(&dist)?;

@@ -122,6 +122,13 @@ export interface LoadPythonOptions {
    * and entries together (default: 64 MiB); past it, writes fail with `OSError(ENOSPC)`.
    */
   fileSystemBytes?: number;
+  /**
+   * The standard library's sources, so that tracebacks through library modules show their source
+   * lines and `inspect.getsource` works on them: `true` loads `python311.zip` from `dist/` (2.4 MB,
+   * fetched at load), or give its URL or bytes. Default: none (library frames show paths and line
+   * numbers only).
+   */
+  stdlibSources?: boolean | string | URL | Uint8Array | ArrayBuffer;
 }
 
 /** What FS.stat tells of a path. */

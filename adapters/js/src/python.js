@@ -15,10 +15,20 @@ const MAIN_MODULE = 'pycomponent.core.wasm';
 /** Compiled core modules by URL: a second interpreter only instantiates. */
 const compiled = new Map();
 
-async function compileUrl(url) {
+/** The bytes at `url`: read from disk in Node for a file: URL, else fetched. */
+async function fetchBytes(url) {
   if (url.protocol === 'file:' && isNode) {
     const { readFile } = await import('node:fs/promises');
-    return WebAssembly.compile(await readFile(url));
+    return new Uint8Array(await readFile(url));
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`fetching ${url}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function compileUrl(url) {
+  if (url.protocol === 'file:' && isNode) {
+    return WebAssembly.compile(await fetchBytes(url));
   }
   const response = await fetch(url);
   if (!response.ok) throw new Error(`fetching ${url}: HTTP ${response.status}`);
@@ -37,6 +47,31 @@ function toUrl(location, base) {
   return new URL(location, base ?? globalThis.location?.href);
 }
 
+/** Where the package's `dist/` files are: the `indexURL` option, or the package's own. */
+function distBase(options) {
+  return options.indexURL === undefined ? DIST : toUrl(String(options.indexURL).replace(/\/?$/, '/'));
+}
+
+/** Where the guest looks for the stdlib sources (`STDLIB_SOURCES` in component/src/bootstrap.py). */
+const SOURCES_PATH = '/usr/local/lib/python311.zip';
+const SOURCES_FILE = 'python311.zip';
+
+/**
+ * The `stdlibSources` option as bytes: `true` fetches `python311.zip` from
+ * `dist/`, a string or URL names the file, bytes are taken as they are.
+ * @param {{ stdlibSources?: boolean | string | URL | Uint8Array | ArrayBuffer, indexURL?: string | URL }} options
+ * @returns {Promise<Uint8Array | undefined>}
+ */
+export async function stdlibSources(options) {
+  const option = options.stdlibSources;
+  if (option === undefined || option === false) return undefined;
+  if (option instanceof Uint8Array) return option;
+  if (option instanceof ArrayBuffer) return new Uint8Array(option);
+  if (option === true) return fetchBytes(new URL(SOURCES_FILE, distBase(options)));
+  if (typeof option === 'string' || option instanceof URL) return fetchBytes(toUrl(option));
+  throw new TypeError('stdlibSources takes true, the URL of python311.zip, or its bytes');
+}
+
 /**
  * The compiled core module named `name`, from the options' sources.
  * @param {string} name
@@ -47,11 +82,7 @@ export async function coreModule(name, options) {
   const source = name === MAIN_MODULE ? options.wasm : undefined;
   if (source instanceof WebAssembly.Module) return source;
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) return WebAssembly.compile(source);
-  let base = DIST;
-  if (options.indexURL !== undefined) {
-    base = toUrl(String(options.indexURL).replace(/\/?$/, '/'));
-  }
-  const url = source !== undefined ? toUrl(source) : new URL(name, base);
+  const url = source !== undefined ? toUrl(source) : new URL(name, distBase(options));
   const key = url.href;
   if (!compiled.has(key)) {
     const pending = compileUrl(url);
@@ -257,8 +288,9 @@ export function outputSink(option, fallback) {
 /**
  * Instantiates the component: the raw `interpreter` exports, with the sandboxed
  * WASI and the given `pycomponent:python/host` import.
- * @param {{ wasm?: any, indexURL?: string | URL, fileSystemBytes?: number }} options where the core
- *   wasm comes from, and the cap of the in-memory file system
+ * @param {{ wasm?: any, indexURL?: string | URL, fileSystemBytes?: number, sourcesBytes?: Uint8Array }} options
+ *   where the core wasm comes from, the cap of the in-memory file system, and the stdlib sources
+ *   (see stdlibSources)
  * @param {{ modules: () => any[], call: (...args: any[]) => any }} host
  * @param {{ stdout: LineBuffer, stderr: LineBuffer }} sinks where C-level writes to fds 1 and 2 go
  */
@@ -280,6 +312,10 @@ export async function instantiateInterpreter(options, host, sinks) {
     const bytes = options.fileSystemBytes;
     if (!Number.isSafeInteger(bytes) || bytes < 0) throw new TypeError('fileSystemBytes must be a whole number of bytes, 0 or more');
     root.files.setCapacity(BigInt(bytes));
+  }
+  if (options.sourcesBytes !== undefined) {
+    // Read only when a traceback or inspect asks for a library line.
+    root.files.writeFile(SOURCES_PATH, options.sourcesBytes);
   }
   return root.interpreter;
 }
@@ -327,6 +363,7 @@ export async function loadPython(options = {}) {
   const jsModules = new Map();
   const hostFault = { error: null };
   const host = hostImport(jsModules, hostFault);
-  const exports = await instantiateInterpreter(options, host, { stdout, stderr });
+  const sourcesBytes = await stdlibSources(options);
+  const exports = await instantiateInterpreter({ ...options, sourcesBytes }, host, { stdout, stderr });
   return new Python(exports, stdout, stderr, jsModules, hostFault);
 }

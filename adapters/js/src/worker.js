@@ -7,7 +7,7 @@ import { defineExportMethods, INSTALL_WHEEL, wheelSource } from './api.js';
 import { canShareMemory, createChannel, send } from './host-channel.js';
 import { PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
 import { FileSystem } from './fs.js';
-import { coreModule, describeJsError, jsArguments, moduleFunctions, outputSink, wireResult } from './python.js';
+import { coreModule, describeJsError, jsArguments, moduleFunctions, outputSink, stdlibSources, wireResult } from './python.js';
 import { encodeJson, fromWire } from './values.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
@@ -38,11 +38,12 @@ async function spawn(onMessage, onExit) {
 }
 
 /** The options a worker can receive (URLs as text; a compiled module as is). */
-function workerOptions(options, module) {
+function workerOptions(options, module, sourcesBytes) {
   return {
     wasm: module,
     indexURL: options.indexURL === undefined ? undefined : String(options.indexURL),
     fileSystemBytes: options.fileSystemBytes,
+    sourcesBytes,
   };
 }
 
@@ -79,10 +80,13 @@ export class PythonWorker {
    */
   FS = new FileSystem((name, ...args) => this.call(name, ...args));
 
+  #sourcesBytes; // the stdlib sources, written into every fresh worker's file system
+
   /** @internal Use loadPythonWorker. */
-  constructor(options, module) {
+  constructor(options, module, sourcesBytes) {
     this.#options = options;
     this.#module = module;
+    this.#sourcesBytes = sourcesBytes;
     this.#stdout = outputSink(options.stdout, (line) => console.log(line));
     this.#stderr = outputSink(options.stderr, (line) => console.warn(line));
     this.timeout = options.timeout ?? Infinity;
@@ -119,7 +123,7 @@ export class PythonWorker {
     await Promise.race([loadedPromise, generation.ready]);
     generation.worker.post({
       type: 'init',
-      options: workerOptions(this.#options, this.#module),
+      options: workerOptions(this.#options, this.#module, this.#sourcesBytes),
       channel,
       jsModules: Array.from(this.#jsModules, ([name, functions]) => [name, Array.from(functions.keys())]),
       sources: Array.from(this.#sources.values()),
@@ -315,8 +319,8 @@ function interruption(reason, text) {
  * @returns {Promise<PythonWorker>}
  */
 export async function loadPythonWorker(options = {}) {
-  const module = await coreModule('pycomponent.core.wasm', options);
-  const python = new PythonWorker(options, module);
+  const [module, sourcesBytes] = await Promise.all([coreModule('pycomponent.core.wasm', options), stdlibSources(options)]);
+  const python = new PythonWorker(options, module, sourcesBytes);
   await python.start();
   return python;
 }

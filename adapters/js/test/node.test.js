@@ -359,6 +359,30 @@ describe('file system', () => {
     await assert.rejects(loadPython({ ...quiet, fileSystemBytes: -1 }), TypeError);
   });
 
+  test('with stdlibSources, tracebacks show library source lines', async () => {
+    const plain = await loadPython(quiet);
+    const err = (py) => {
+      try {
+        py.exec("import json; json.loads('{')");
+      } catch (error) {
+        return error.traceback;
+      }
+      assert.fail('no exception');
+    };
+    const line = '  File "/usr/local/lib/python3.11/json/decoder.py", line 353, in raw_decode\n    obj, end = self.scan_once(s, idx)\n';
+    assert.ok(!err(plain).includes(line));
+    const py = await loadPython({ ...quiet, stdlibSources: true });
+    assert.ok(err(py).includes(line), err(py));
+    assert.equal(py.eval('__import__("inspect").getsource(__import__("json").dumps)[:9]'), 'def dumps');
+    const worker = await loadPythonWorker({ ...quiet, stdlibSources: true });
+    try {
+      assert.equal(await worker.eval('__import__("inspect").getsource(__import__("json").dumps)[:9]'), 'def dumps');
+    } finally {
+      worker.terminate();
+    }
+    await assert.rejects(loadPython({ ...quiet, stdlibSources: 42 }), TypeError);
+  });
+
   test('in a worker every operation is a Promise', async () => {
     const py = await loadPythonWorker(quiet);
     try {

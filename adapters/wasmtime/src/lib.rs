@@ -42,6 +42,7 @@ mod host;
 pub mod python_wasm;
 mod runtime;
 pub mod serve;
+pub mod sources;
 pub mod value;
 
 pub use engine::Limits;

@@ -247,6 +247,12 @@ const EMBEDDED_HTTP_CORE: Option<&[u8]> = Some(include_bytes!(env!("PYCOMPONENT_
 #[cfg(not(embedded_component))]
 const EMBEDDED_HTTP_CORE: Option<&[u8]> = None;
 
+/// The stdlib sources built into this binary by `cargo xtask cli`, if they were.
+#[cfg(embedded_sources)]
+const EMBEDDED_SOURCES: Option<&[u8]> = Some(include_bytes!(env!("PYCOMPONENT_EMBED_SOURCES_PATH")));
+#[cfg(not(embedded_sources))]
+const EMBEDDED_SOURCES: Option<&[u8]> = None;
+
 /// The component built into this binary by `cargo xtask cli`, if it was.
 #[cfg(embedded_component)]
 const EMBEDDED: Option<(&[u8], &str)> =
@@ -292,6 +298,24 @@ impl SandboxArgs {
         }
     }
 
+    /// The stdlib sources that give tracebacks their library lines: built
+    /// into this binary with the component, or `python311.zip` beside the
+    /// component file. None if there are none (tracebacks then show paths
+    /// and line numbers only).
+    fn stdlib_sources(&self) -> Option<std::borrow::Cow<'static, [u8]>> {
+        if let (None, Some(bytes)) = (&self.component, EMBEDDED_SOURCES) {
+            return Some(std::borrow::Cow::Borrowed(bytes));
+        }
+        let component = match (&self.component, EMBEDDED) {
+            (Some(path), _) => path.clone(),
+            (None, Some(_)) => return None,
+            (None, None) => PathBuf::from("target/component/pycomponent.wasm"),
+        };
+        std::fs::read(component.with_file_name(pycomponent::sources::FILE_NAME))
+            .ok()
+            .map(std::borrow::Cow::Owned)
+    }
+
     /// The one instance of this process. It is leaked on purpose: at exit
     /// the OS reclaims its memory at once, where dropping it would first
     /// reset the pool slot and unmap the engine (about a millisecond).
@@ -323,6 +347,10 @@ impl SandboxArgs {
                     ),
                     other => other,
                 })?,
+        };
+        let runtime = match self.stdlib_sources() {
+            Some(zip) => runtime.with_stdlib_sources(&zip)?,
+            None => runtime,
         };
         let mut mounts = self.mounts.iter().map(|m| parse_mount(m)).collect::<Result<Vec<_>, _>>()?;
         mounts.extend(extra);

@@ -82,6 +82,8 @@ pub struct Runtime {
     linker: Linker<State>,
     limits: Limits,
     ticker: Option<Arc<EpochTicker>>,
+    /// The directory granted at `/usr/local/lib` with the stdlib sources.
+    sources: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -127,7 +129,19 @@ impl Runtime {
         bindings::Python::add_to_linker::<State, HasSelf<HostModules>>(&mut linker, |state| &mut state.host)
             .map_err(Error::Engine)?;
         let ticker = limits.timeout.is_some().then(|| Arc::new(EpochTicker::start(&engine)));
-        Ok(Runtime { engine, component, linker, limits, ticker })
+        Ok(Runtime { engine, component, linker, limits, ticker, sources: None })
+    }
+
+    /// Gives every instance the standard library's sources
+    /// (`target/component/python311.zip`, built beside the component), so
+    /// that tracebacks through library modules show their source lines and
+    /// `inspect.getsource` works on them. The zip is written once to the
+    /// user's cache and granted read-only at `/usr/local/lib`; an instance
+    /// reads it only when a traceback or `inspect` asks. Without it, those
+    /// frames show their paths and line numbers but no source.
+    pub fn with_stdlib_sources(mut self, zip: &[u8]) -> Result<Runtime, Error> {
+        self.sources = Some(crate::sources::directory(zip)?);
+        Ok(self)
     }
 
     /// The limits every instance gets.
@@ -145,6 +159,10 @@ impl Runtime {
     /// A fresh instance that is also granted these host directories.
     pub fn instantiate_with_mounts(&self, host: HostModules, mounts: &[Mount]) -> Result<Instance, Error> {
         let mut wasi = WasiCtxBuilder::new();
+        if let Some(sources) = &self.sources {
+            wasi.preopened_dir(sources, crate::sources::GUEST_DIR, FsPerms::ReadOnly)
+                .map_err(|e| Error::Mount { path: sources.clone(), message: e.to_string() })?;
+        }
         for mount in mounts {
             check_mount_point(&mount.guest)?;
             let perms = if mount.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };

@@ -232,6 +232,19 @@ fn files_temp_directories_and_time_zones_work_as_in_cpython() {
 }
 
 #[test]
+fn tracebacks_show_the_standard_librarys_source_lines() {
+    let out = pycomponent(&["exec", "import json; json.loads('{')"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "  File \"/usr/local/lib/python3.11/json/decoder.py\", line 353, in raw_decode\n    obj, end = self.scan_once(s, idx)\n"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn file_places_a_host_file_before_the_code_runs() {
     let dir = std::env::temp_dir().join(format!("pycomponent-cli-file-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

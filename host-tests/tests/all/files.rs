@@ -316,6 +316,48 @@ fn modules_and_zip_files_in_the_tree_import() {
     );
 }
 
+/// The stdlib sources beside the component give tracebacks their library
+/// lines, as `python3.11` prints them, and `inspect` its sources.
+#[test]
+fn tracebacks_show_library_source_lines_with_the_sources_zip() {
+    let zip = std::fs::read(host_tests::component_path().with_file_name(pycomponent::sources::FILE_NAME))
+        .expect("cargo xtask component builds python311.zip beside the component");
+    let plain = Runtime::new(&host_tests::component_path()).unwrap();
+    let with_sources =
+        Runtime::new(&host_tests::component_path()).unwrap().with_stdlib_sources(&zip).unwrap();
+    let traceback = |runtime: &Runtime| {
+        let mut py = runtime.instantiate(HostModules::new()).unwrap();
+        py.exec("import json; json.loads('{')").unwrap().result.unwrap_err().traceback
+    };
+    let without = traceback(&plain);
+    assert!(
+        without.contains("File \"/usr/local/lib/python3.11/json/decoder.py\", line 353, in raw_decode\n")
+    );
+    assert!(!without.contains("obj, end = self.scan_once(s, idx)"), "no sources, no lines:\n{without}");
+    let with = traceback(&with_sources);
+    assert!(
+        with.contains(
+            "  File \"/usr/local/lib/python3.11/json/decoder.py\", line 353, in raw_decode\n    obj, end = self.scan_once(s, idx)\n"
+        ),
+        "{with}"
+    );
+    assert!(!with.contains(".cache"), "no build-machine path: {with}");
+    let mut py = with_sources.instantiate(HostModules::new()).unwrap();
+    let source = run(
+        &mut py,
+        "import inspect, json\ninspect.getsource(json.dumps)[:9], inspect.getsourcefile(json.JSONDecoder)",
+    );
+    assert_eq!(source.to_string(), "('def dumps', '/usr/local/lib/python3.11/json/decoder.py')");
+    // The grant shows only the zip (and the tree's own directories).
+    let listing = run(
+        &mut py,
+        "import os\nsorted(os.listdir('/usr/local/lib')), os.listdir('/usr/local/lib/python3.11')",
+    );
+    assert_eq!(listing.to_string(), "(['python3.11', 'python311.zip'], ['site-packages'])");
+    let err = py.exec("open('/usr/local/lib/python311.zip', 'ab')").unwrap().result.unwrap_err();
+    assert!(err.type_name.ends_with("Error"), "read-only: {}", err.type_name);
+}
+
 #[test]
 fn mount_points_are_checked() {
     let dir = host_dir("points");

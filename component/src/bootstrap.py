@@ -245,6 +245,33 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
                         code = _with_filename(code, origin)
                     self.modules[name] = (is_package, origin, zlib.compress(marshal.dumps(code), 9))
 
+    def neutralize_build_paths(self):
+        """``_sysconfigdata_*`` names the build machine's directories in its
+        variables (compiler flags, configure's arguments): they are rewritten
+        under ``/build``, so that nothing of the build machine shows in an
+        instance."""
+        for name, (is_package, origin, data) in list(self.modules.items()):
+            if not name.startswith("_sysconfigdata_"):
+                continue
+            namespace = {}
+            exec(marshal.loads(zlib.decompress(data)), namespace)
+            variables = namespace.get("build_time_vars", {})
+            # <cache>/cpython/<key>/source: the build's directory, and the
+            # cache root that also holds the wasi sysroot.
+            build = os.path.dirname(variables.get("abs_srcdir", ""))
+            cache = os.path.dirname(os.path.dirname(build))
+            if len(cache) < 2 or not cache.startswith("/"):
+                continue
+
+            def neutral(value):
+                if isinstance(value, str):
+                    return value.replace(build, "/build/cpython").replace(cache, "/build")
+                return value
+
+            rewritten = {key: neutral(value) for key, value in variables.items()}
+            code = compile(f"build_time_vars = {rewritten!r}\n", origin, "exec", dont_inherit=True)
+            self.modules[name] = (is_package, origin, zlib.compress(marshal.dumps(code), 9))
+
     def load_packages(self, root):
         """Adds the pure-Python packages installed under ``root`` (as pip
         lays them out): modules are compiled now, other files of a package
@@ -397,6 +424,7 @@ def embed_stdlib(root, packages_root, preload):
     in-memory finder knows costs no file-system lookup unless a program asks
     for one; the path finder's caches are emptied in every instance."""
     _stdlib.load(root)
+    _stdlib.neutralize_build_paths()
     _stdlib.load_packages(packages_root)
     sys.meta_path.insert(sys.meta_path.index(_finder) + 1, _stdlib)
     sys.path.clear()

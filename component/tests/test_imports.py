@@ -253,6 +253,26 @@ class EmbedStdlibTest(GuestTestCase):
         )
         self.assertEqual(self.boot.run("import inspect, embedded_pkg.mod as m\ninspect.getsource(m.where)"), source)
 
+    def test_sysconfig_data_names_no_build_machine_directory(self):
+        build = "/home/ci/.cache/pycomponent/cpython/abc.partial"
+        self.write(
+            "_sysconfigdata__test.py",
+            f"build_time_vars = {{'abs_srcdir': '{build}/source', 'CC': 'clang --sysroot=/home/ci/.cache/pycomponent/wasi-sysroot', "
+            f"'prefix': '/usr/local', 'SIZEOF_INT': 4}}\n",
+        )
+        self.assertTrue(compileall.compile_dir(self.root, quiet=1, ddir="/build/staging"))
+        self.boot.embed_stdlib(self.root, self.packages, [])
+        variables = self.boot.run("import _sysconfigdata__test\n_sysconfigdata__test.build_time_vars")
+        self.assertEqual(
+            variables,
+            {
+                "abs_srcdir": "/build/cpython/source",
+                "CC": "clang --sysroot=/build/wasi-sysroot",
+                "prefix": "/usr/local",
+                "SIZEOF_INT": 4,
+            },
+        )
+
     def test_the_path_finder_searches_only_what_is_put_on_sys_path(self):
         self.boot.embed_stdlib(self.root, self.packages, [])
         self.assertEqual(sys.path, [])

@@ -22,6 +22,10 @@ def embedded_sources(stdlib):
         package_dir = os.path.dirname(dirpath)
         for filename in sorted(filenames):
             source = os.path.join(package_dir, filename[: -len(tag)] + ".py")
+            # _sysconfigdata_* names the build machine's directories (the
+            # guest rewrites them), and has no lines a traceback shows.
+            if filename.startswith("_sysconfigdata_"):
+                continue
             if filename.endswith(tag) and os.path.isfile(source):
                 yield os.path.relpath(source, stdlib), source
 

@@ -14,6 +14,34 @@ const S_IFDIR = 0o040000;
 const S_IFCHR = 0o020000;
 const KIND_MODES = [S_IFREG, S_IFDIR, S_IFCHR];
 
+/** The IndexedDB store of FS.syncfs: one record per file or directory, keyed by its path. */
+const STORE = 'entries';
+
+/** Opens (creating if needed) the IndexedDB database `name`. */
+function openDatabase(name) {
+  if (typeof indexedDB === 'undefined') {
+    return Promise.reject(new Error('FS.syncfs needs IndexedDB: a browser page or Web Worker (Node has none)'));
+  }
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(name, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+/** Runs `body(store)` in one transaction; resolves with what `body` gives once it commits. */
+function transaction(db, mode, body) {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(STORE, mode);
+    let result;
+    tx.oncomplete = () => resolve(result);
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
+    result = body(tx.objectStore(STORE));
+  });
+}
+
 /** Runs `then` on a value or on the value a Promise gives. */
 function after(value, then) {
   return value instanceof Promise ? value.then(then) : then(value);
@@ -117,6 +145,70 @@ export class FileSystem {
   exists(path) {
     checkPath(path, 'exists');
     return after(this.#call(FILE_OPERATION, 'stat', [path]), ([code]) => code === null);
+  }
+
+  /**
+   * Keeps a directory of the tree in the browser's IndexedDB, like Pyodide's
+   * IDBFS `syncfs`: `populate = false` saves the directory (its files and
+   * subdirectories replace what the database held for it), `populate = true`
+   * copies what the database holds back into the tree (over files of the same
+   * path; other files stay). The tree itself lives in memory, so call it after
+   * the runs whose files should last, and on a new interpreter before them.
+   * @param {boolean} [populate]
+   * @param {{ path?: string, database?: string }} [options] the directory
+   *   (default /home/user) and the database name (default `pycomponent-fs`)
+   * @returns {Promise<void>}
+   */
+  async syncfs(populate = false, options = {}) {
+    const root = (options.path ?? '/home/user').replace(/\/+$/, '') || '/';
+    checkPath(root, 'syncfs');
+    if (!root.startsWith('/')) throw new TypeError('FS.syncfs takes an absolute path');
+    const db = await openDatabase(options.database ?? 'pycomponent-fs');
+    const prefix = root === '/' ? '/' : `${root}/`;
+    const range = IDBKeyRange.bound(prefix, `${prefix}\uffff`);
+    try {
+      if (populate) {
+        const records = await transaction(db, 'readonly', (store) => {
+          const found = [];
+          store.openCursor(range).onsuccess = (event) => {
+            const cursor = event.target.result;
+            if (!cursor) return;
+            found.push([cursor.key, cursor.value]);
+            cursor.continue();
+          };
+          return found;
+        });
+        await this.mkdirTree(root);
+        // Keys sort parents before children.
+        for (const [path, record] of records) {
+          if (record.dir) await this.mkdirTree(path);
+          else await this.writeFile(path, record.data);
+        }
+      } else {
+        const entries = [];
+        await this.#collect(root, entries);
+        await transaction(db, 'readwrite', (store) => {
+          store.delete(range);
+          for (const [path, record] of entries) store.put(record, path);
+        });
+      }
+    } finally {
+      db.close();
+    }
+  }
+
+  /** Appends `[path, record]` for everything below directory `dir`. */
+  async #collect(dir, entries) {
+    for (const name of (await this.readdir(dir)).slice(2)) {
+      const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
+      const stat = await this.stat(path);
+      if (this.isDir(stat.mode)) {
+        entries.push([path, { dir: true }]);
+        await this.#collect(path, entries);
+      } else if (this.isFile(stat.mode)) {
+        entries.push([path, { data: await this.readFile(path), mtime: stat.mtime.getTime() }]);
+      }
+    }
   }
 
   /** Whether a `mode` from `stat` is a regular file's. @param {number} mode */

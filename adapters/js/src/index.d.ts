@@ -169,6 +169,11 @@ export class FileSystem<Sync extends boolean = true> {
   stat(path: string): R<Sync, FileStat>;
   /** Whether a path exists. */
   exists(path: string): R<Sync, boolean>;
+  /**
+   * Keeps a directory of the tree in IndexedDB (browsers and Web Workers), like Pyodide's IDBFS:
+   * `populate = false` saves it, `true` copies the saved files back into the tree.
+   */
+  syncfs(populate?: boolean, options?: { path?: string; database?: string }): Promise<void>;
   /** Whether a `mode` from stat is a regular file's. */
   isFile(mode: number): boolean;
   /** Whether a `mode` from stat is a directory's. */

@@ -78,6 +78,32 @@ test('exceptions show their traceback and the REPL goes on', async () => {
   }
 });
 
+test('FS.syncfs keeps a directory in IndexedDB for the next interpreter', async () => {
+  const result = await page.evaluate(async () => {
+    const { loadPython, loadPythonWorker } = await import('/adapters/js/src/index.js');
+    const quiet = { stdout() {}, stderr() {} };
+    const first = await loadPython(quiet);
+    first.exec(
+      "import os\nos.makedirs('/home/user/notes/sub')\nopen('/home/user/notes/a.txt', 'w').write('kept')\n" +
+        "open('/home/user/notes/sub/b.bin', 'wb').write(bytes(range(5)))\nopen('/tmp/scratch', 'w').write('not kept')",
+    );
+    await first.FS.syncfs(false, { database: 'pycomponent-test' });
+    const second = await loadPythonWorker(quiet);
+    await second.FS.syncfs(true, { database: 'pycomponent-test' });
+    const restored = await second.runPython(
+      "import os\n[open('/home/user/notes/a.txt').read(), list(open('/home/user/notes/sub/b.bin', 'rb').read()), os.path.exists('/tmp/scratch')]",
+    );
+    // A file removed and saved again is gone from the database too.
+    await second.exec("os.remove('/home/user/notes/a.txt')");
+    await second.FS.syncfs(false, { database: 'pycomponent-test' });
+    second.terminate();
+    const third = await loadPython(quiet);
+    await third.FS.syncfs(true, { database: 'pycomponent-test' });
+    return [...restored, third.runPython("import os\nsorted(os.listdir('/home/user/notes'))")];
+  });
+  assert.deepEqual(result, ['kept', [0, 1, 2, 3, 4], false, ['sub']]);
+});
+
 test('Stop ends a stuck run in the worker; the page stays responsive', async () => {
   await page.check('input[name=where][value=worker]');
   await page.fill('#code', 'while True: pass');

@@ -15,6 +15,11 @@ fn instance() -> Instance {
     runtime().instantiate(HostModules::new()).expect("instantiates")
 }
 
+fn eval_run(instance: &mut Instance, code: &str) -> Value {
+    let reply = instance.run(code).expect("no trap");
+    reply.result.unwrap_or_else(|e| panic!("{code}: {e}\n{}", e.traceback))
+}
+
 fn eval(instance: &mut Instance, expression: &str) -> Value {
     let reply = instance.eval(expression).expect("no trap");
     reply.result.unwrap_or_else(|e| panic!("{expression}: {e}\n{}", e.traceback))
@@ -371,6 +376,21 @@ fn instances_are_isolated() {
     assert_eq!(eval(&mut b, "__import__('json').dumps(1)"), Value::from("1"));
     let err = b.eval("secret").unwrap().result.unwrap_err();
     assert_eq!(err.type_name, "NameError");
+}
+
+/// Nothing of the build machine shows in an instance: module files, code
+/// objects and sysconfig's variables name `/usr/local` (or `/build`).
+#[test]
+fn no_build_machine_path_shows() {
+    let mut py = instance();
+    let code = "import sys, sysconfig, importlib\n\
+                paths = [str(v) for v in sysconfig.get_config_vars().values()]\n\
+                for name in ['json', 'json.decoder', 'zoneinfo', 'email.message', 'tzdata', 'asyncio.base_events']:\n\
+                \x20   module = importlib.import_module(name)\n\
+                \x20   paths.append(module.__file__)\n\
+                \x20   paths += [f.__code__.co_filename for f in vars(module).values() if hasattr(f, '__code__')]\n\
+                [p for p in paths if '.cache' in p or 'partial' in p or '/root' in p]";
+    assert_eq!(eval_run(&mut py, code), Value::List(vec![]));
 }
 
 /// Granted directories work in instances; nothing else of the host is

@@ -386,6 +386,15 @@ describe('file system', () => {
   test('in a worker every operation is a Promise', async () => {
     const py = await loadPythonWorker(quiet);
     try {
+      // Modules and zip files in the tree import from sys.path, as in CPython.
+      await py.FS.mkdirTree('/home/user/lib/pkg');
+      await py.FS.writeFile('/home/user/lib/pkg/__init__.py', 'from .core import VALUE\n');
+      await py.FS.writeFile('/home/user/lib/pkg/core.py', "VALUE = 'from a file'\n");
+      const imported = await py.runPython(
+        "import sys, zipfile\nwith zipfile.ZipFile('/tmp/lib.zip', 'w') as z:\n    z.writestr('zipped.py', 'WHERE = __file__')\n" +
+          "sys.path[:0] = ['/home/user/lib', '/tmp/lib.zip']\nimport pkg, zipped\n[pkg.VALUE, zipped.WHERE]",
+      );
+      assert.deepEqual(imported, ['from a file', '/tmp/lib.zip/zipped.py']);
       await py.FS.writeFile('/tmp/in.txt', 'from JS');
       assert.equal(await py.eval("open('/tmp/in.txt').read()"), 'from JS');
       await py.exec("open('/tmp/out.txt', 'w').write('from Python')");

@@ -423,6 +423,10 @@ def embed_stdlib(root, packages_root, preload):
     directory, a granted directory). ``sys.path`` starts empty, so a name no
     in-memory finder knows costs no file-system lookup unless a program asks
     for one; the path finder's caches are emptied in every instance."""
+    # Kept in the snapshot: the only environment variable an instance has,
+    # the home directory of its file system (vfs/fs.rs).
+    os.environ.clear()
+    os.environ["HOME"] = HOME
     _stdlib.load(root)
     _stdlib.neutralize_build_paths()
     _stdlib.load_packages(packages_root)
@@ -442,9 +446,6 @@ HOME = "/home/user"
 def on_instance_start():
     """Runs once in each instance, at its first call: what must differ
     between instances made from one snapshot."""
-    # The home directory of the file system (vfs/fs.rs), whatever the
-    # environment of the build was.
-    os.environ["HOME"] = HOME
     # Fresh seeds: the snapshot would otherwise give every instance the
     # same random sequence.
     if "random" in sys.modules:

@@ -56,9 +56,12 @@ class GuestTestCase(unittest.TestCase):
         }
         self.captured = self.capture_descriptors()
         saved_path, saved_meta_path = sys.path[:], sys.meta_path[:]
+        saved_environ = dict(os.environ)
         saved_importer_cache, saved_modules = dict(sys.path_importer_cache), dict(sys.modules)
 
         def restore():
+            os.environ.clear()
+            os.environ.update(saved_environ)
             for name, value in saved.items():
                 setattr(sys, name, value)
             sys.path[:], sys.meta_path[:] = saved_path, saved_meta_path

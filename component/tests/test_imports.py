@@ -273,6 +273,10 @@ class EmbedStdlibTest(GuestTestCase):
             },
         )
 
+    def test_the_snapshot_keeps_only_home_in_the_environment(self):
+        self.boot.embed_stdlib(self.root, self.packages, [])
+        self.assertEqual(dict(os.environ), {"HOME": "/home/user"})
+
     def test_the_path_finder_searches_only_what_is_put_on_sys_path(self):
         self.boot.embed_stdlib(self.root, self.packages, [])
         self.assertEqual(sys.path, [])

@@ -341,6 +341,10 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
 
     def exec_module(self, module):
         exec(self.get_code(module.__spec__.name), module.__dict__)
+        if module.__spec__.name == "asyncio":
+            # WASI has no selector loop: asyncio.run gets the component's
+            # (event_loop.py, added by interp.rs as _pycomponent_asyncio).
+            importlib.import_module("_pycomponent_asyncio").install()
 
 
 class _MemoryResources:

@@ -14,6 +14,10 @@ use crate::pycomponent::python::types::{KeywordArgument, Output, PythonError, Va
 /// The Python half of the guest (see that file).
 const BOOTSTRAP: &str = include_str!("bootstrap.py");
 
+/// The asyncio event loop of the component (see that file), added as module
+/// `_pycomponent_asyncio`.
+const EVENT_LOOP: &str = include_str!("event_loop.py");
+
 static START: Once = Once::new();
 
 /// Starts CPython and runs the bootstrap, once per instance. A failure is
@@ -47,6 +51,10 @@ fn run_bootstrap() -> PyResult<()> {
     let builtins = py::import(c"builtins")?;
     py::dict_set(&globals, &py::str("__builtins__")?, &builtins)?;
     py::run_string(BOOTSTRAP, SourceKind::Statements, &globals)?;
+    call_helper(
+        "add_module",
+        &[&py::str("_pycomponent_asyncio")?, &py::str(EVENT_LOOP)?, &py::bool(false)?],
+    )?;
     // An HTTP app has no host functions: Python's stand-ins stay, so
     // that `import` finds no host modules and a host call raises.
     #[cfg(not(feature = "http"))]

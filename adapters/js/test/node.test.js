@@ -406,6 +406,21 @@ describe('file system', () => {
   });
 });
 
+describe('asyncio', () => {
+  test('asyncio.run works on the main thread and in a worker', async () => {
+    const code =
+      'import asyncio\nasync def main():\n    return await asyncio.gather(*(asyncio.sleep(0.05, result=i) for i in range(5)))\nasyncio.run(main())';
+    const py = await loadPython(quiet);
+    assert.deepEqual(py.runPython(code), [0, 1, 2, 3, 4]);
+    const worker = await loadPythonWorker(quiet);
+    try {
+      assert.deepEqual(await worker.runPython(code), [0, 1, 2, 3, 4]);
+    } finally {
+      worker.terminate();
+    }
+  });
+});
+
 describe('worker', () => {
   test('the same API, async, with async JS functions', async () => {
     const { py, out } = await collecting(loadPythonWorker);

@@ -245,6 +245,12 @@ fn tracebacks_show_the_standard_librarys_source_lines() {
 }
 
 #[test]
+fn asyncio_run_works() {
+    let out = pycomponent(&["exec", "import asyncio; print(asyncio.run(asyncio.sleep(0.1, result=7)))"], "");
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "7\n".into()), "{}", text(&out.stderr));
+}
+
+#[test]
 fn file_places_a_host_file_before_the_code_runs() {
     let dir = std::env::temp_dir().join(format!("pycomponent-cli-file-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -378,6 +378,33 @@ fn instances_are_isolated() {
     assert_eq!(err.type_name, "NameError");
 }
 
+/// asyncio runs on the component's own loop (no selector, no threads).
+#[test]
+fn asyncio_runs_tasks_timers_and_queues() {
+    let mut py = instance();
+    let code = "import asyncio\n\
+                async def worker(name, delay, queue):\n    await asyncio.sleep(delay)\n    await queue.put(name)\n    return name\n\
+                async def main():\n\
+                \x20   queue = asyncio.Queue()\n\
+                \x20   names = await asyncio.gather(*(worker(i, 0.05 * (3 - i % 3), queue) for i in range(9)))\n\
+                \x20   arrived = [queue.get_nowait() for _ in range(9)]\n\
+                \x20   try:\n        await asyncio.wait_for(asyncio.sleep(5), 0.05)\n    except asyncio.TimeoutError:\n        names.append('timed out')\n\
+                \x20   names.append(await asyncio.get_running_loop().run_in_executor(None, sum, [1, 2]))\n\
+                \x20   return names, arrived[:3]\n\
+                asyncio.run(main())";
+    assert_eq!(
+        eval_run(&mut py, code).to_string(),
+        "([0, 1, 2, 3, 4, 5, 6, 7, 8, 'timed out', 3], [2, 5, 8])"
+    );
+    let err = py.exec("import asyncio\nasync def stuck():\n    await asyncio.get_running_loop().create_future()\nasyncio.run(stuck())").unwrap().result.unwrap_err();
+    assert_eq!(err.type_name, "RuntimeError");
+    assert!(err.message.contains("nothing to wait for"), "{}", err.message);
+    assert_eq!(
+        eval_run(&mut py, "type(asyncio.new_event_loop()).__name__"),
+        Value::from("ComponentEventLoop")
+    );
+}
+
 /// Nothing of the build machine shows in an instance: module files, code
 /// objects and sysconfig's variables name `/usr/local` (or `/build`).
 #[test]

@@ -48,6 +48,22 @@ fn timeout_stops_an_endless_loop_even_inside_try() {
 }
 
 #[test]
+fn timeout_stops_an_asyncio_sleep_and_a_busy_task() {
+    let _pool = pool_lock();
+    for code in [
+        "import asyncio\nasyncio.run(asyncio.sleep(60))",
+        "import asyncio\nasync def spin():\n    while True: pass\nasyncio.run(spin())",
+    ] {
+        let mut py = strict().instantiate(HostModules::new()).unwrap();
+        let started = std::time::Instant::now();
+        let err = py.exec(code).unwrap_err();
+        assert!(matches!(err, Error::Timeout(_)), "{code}: {err}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{code}: stopped near the timeout");
+        canary(strict());
+    }
+}
+
+#[test]
 fn memory_cap_gives_memory_error_and_the_host_survives() {
     let _pool = pool_lock();
     let mut py = strict().instantiate(HostModules::new()).unwrap();

@@ -668,17 +668,56 @@ def call(function, args, kwargs):
     return resolve(function)(*args, **kwargs)
 
 
+# Code may ``await`` at top level, as in a notebook cell or IPython: such
+# code compiles to a coroutine, which runs to its end on the component's
+# event loop (event_loop.py). The flag changes nothing for other code.
+_TOP_LEVEL_AWAIT = _ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
+# Where a cell with top-level await leaves its last value for ``run``.
+_CELL_VALUE = "__pycomponent_cell_value__"
+
+
+def _compile(source, filename, mode):
+    return compile(source, filename, mode, _TOP_LEVEL_AWAIT, dont_inherit=True)
+
+
+def _execute(code, namespace):
+    """Runs compiled code and gives what it gives; code that awaits at top
+    level is run to its end on the event loop."""
+    result = eval(code, namespace)
+    if code.co_flags & _CO_COROUTINE:
+        import asyncio
+
+        result = asyncio.run(result)
+    return result
+
+
 def run(source):
     """Runs statements in ``__main__``; when the last one is an expression,
-    returns its value, else None (a notebook cell, Pyodide's runPython)."""
+    returns its value, else None (a notebook cell, Pyodide's runPython).
+    The cell may ``await`` at top level."""
     main = sys.modules["__main__"].__dict__
     # _ast is built in: no import of ast.py at run time.
     tree = compile(source, "<string>", "exec", _ast.PyCF_ONLY_AST)
     last = None
     if tree.body and isinstance(tree.body[-1], _ast.Expr):
-        last = _ast.Expression(tree.body.pop().value)
-    exec(compile(tree, "<string>", "exec"), main)
-    return None if last is None else eval(compile(last, "<string>", "eval"), main)
+        last = tree.body.pop().value
+    body = _compile(tree, "<string>", "exec")
+    value = None if last is None else _compile(_ast.Expression(last), "<string>", "eval")
+    if (body.co_flags | (value.co_flags if value else 0)) & _CO_COROUTINE:
+        # One coroutine for the whole cell, so that its tasks share a loop:
+        # the last expression becomes an assignment to a hidden name.
+        if last is not None:
+            target = _ast.Name(_CELL_VALUE, _ast.Store())
+            assign = _ast.Assign([target], last, None)
+            for node in (target, assign):
+                for field in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+                    setattr(node, field, getattr(last, field))
+            tree.body.append(assign)
+        _execute(_compile(tree, "<string>", "exec"), main)
+        return main.pop(_CELL_VALUE, None)
+    exec(body, main)
+    return None if value is None else eval(value, main)
 
 
 def run_script(source, filename, argv):
@@ -691,11 +730,12 @@ def run_script(source, filename, argv):
     main["__file__"] = filename
     if os.path.isabs(filename):
         sys.path.insert(0, os.path.dirname(filename))
-    exec(compile(source, filename, "exec"), main)
+    _execute(_compile(source, filename, "exec"), main)
 
 
 def run_main(mode, source, filename, argv):
-    """Runs code as CPython's command line does: ``mode`` is "script" (a
+    """Runs code as CPython's command line does (top-level ``await``
+    allowed, as in a notebook): ``mode`` is "script" (a
     file: ``__file__`` is ``filename``), "command" (``-c`` code), "eval" (one
     expression) or "run" (an interactive input, whose last expression gives
     the value). Returns ``(None, value)``, or ``(status, None)`` when the
@@ -707,11 +747,11 @@ def run_main(mode, source, filename, argv):
             return (None, None)
         if mode == "command":
             sys.argv = list(argv)
-            exec(compile(source, filename, "exec"), sys.modules["__main__"].__dict__)
+            _execute(_compile(source, filename, "exec"), sys.modules["__main__"].__dict__)
             return (None, None)
         if mode == "eval":
             main = sys.modules["__main__"].__dict__
-            return (None, eval(compile(source, filename, "eval"), main))
+            return (None, _execute(_compile(source, filename, "eval"), main))
         if mode == "run":
             return (None, run(source))
         raise ValueError(f"unknown mode {mode!r}")

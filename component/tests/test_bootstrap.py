@@ -32,6 +32,16 @@ class RunTest(GuestTestCase):
         self.assertEqual(self.boot.run("double(21)"), 42)
         self.assertEqual(self.boot.run("__name__"), "__main__")
 
+    def test_a_cell_may_await_at_top_level(self):
+        self.assertEqual(self.boot.run("import asyncio\nawait asyncio.sleep(0)\n41 + 1"), 42)
+        self.assertEqual(self.boot.run("task = asyncio.ensure_future(asyncio.sleep(0, result=5))\nawait task"), 5)
+        self.assertIsNone(self.boot.run("x = await asyncio.sleep(0, result=3)"))
+        self.assertEqual(self.main["x"], 3)
+        self.assertNotIn("__pycomponent_cell_value__", self.main)
+        name, _, tb = self.error("run", "async def f():\n    raise KeyError('in a coroutine')\nawait f()")
+        self.assertEqual(name, "KeyError")
+        self.assertIn('File "<string>", line 2, in f', tb)
+
     def test_a_syntax_error_names_the_string(self):
         name, _, tb = self.error("run", "x = (1 +")
         self.assertEqual(name, "SyntaxError")

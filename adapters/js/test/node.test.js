@@ -412,6 +412,7 @@ describe('asyncio', () => {
       'import asyncio\nasync def main():\n    return await asyncio.gather(*(asyncio.sleep(0.05, result=i) for i in range(5)))\nasyncio.run(main())';
     const py = await loadPython(quiet);
     assert.deepEqual(py.runPython(code), [0, 1, 2, 3, 4]);
+    assert.equal(py.runPython('import asyncio\nawait asyncio.sleep(0.01, result=3)'), 3, 'top-level await');
     const worker = await loadPythonWorker(quiet);
     try {
       assert.deepEqual(await worker.runPython(code), [0, 1, 2, 3, 4]);

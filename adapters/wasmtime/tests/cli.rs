@@ -245,9 +245,17 @@ fn tracebacks_show_the_standard_librarys_source_lines() {
 }
 
 #[test]
-fn asyncio_run_works() {
+fn asyncio_run_and_top_level_await_work() {
     let out = pycomponent(&["exec", "import asyncio; print(asyncio.run(asyncio.sleep(0.1, result=7)))"], "");
     assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "7\n".into()), "{}", text(&out.stderr));
+    let out =
+        pycomponent(&["exec", "import asyncio\nprint(await asyncio.sleep(0.01, result='top-level'))"], "");
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "top-level\n".into()),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -403,6 +403,9 @@ fn asyncio_runs_tasks_timers_and_queues() {
         eval_run(&mut py, "type(asyncio.new_event_loop()).__name__"),
         Value::from("ComponentEventLoop")
     );
+    // A cell may await at top level, as in a notebook.
+    let cell = "task = asyncio.ensure_future(asyncio.sleep(0.01, result=2))\nawait asyncio.sleep(0)\n(await task) * 21";
+    assert_eq!(eval_run(&mut py, cell), Value::from(42));
 }
 
 /// Nothing of the build machine shows in an instance: module files, code

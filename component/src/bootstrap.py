@@ -692,11 +692,12 @@ def _execute(code, namespace):
     return result
 
 
-def run(source):
-    """Runs statements in ``__main__``; when the last one is an expression,
-    returns its value, else None (a notebook cell, Pyodide's runPython).
-    The cell may ``await`` at top level."""
-    main = sys.modules["__main__"].__dict__
+def _cell(source):
+    """A cell compiled: ``(body, value)`` for code without top-level
+    ``await`` (statements, then the last expression or None), or
+    ``(coroutine_code, None)`` for code with it: one coroutine for the whole
+    cell, so that its tasks share a loop, whose last expression becomes an
+    assignment to ``_CELL_VALUE``."""
     # _ast is built in: no import of ast.py at run time.
     tree = compile(source, "<string>", "exec", _ast.PyCF_ONLY_AST)
     last = None
@@ -704,20 +705,70 @@ def run(source):
         last = tree.body.pop().value
     body = _compile(tree, "<string>", "exec")
     value = None if last is None else _compile(_ast.Expression(last), "<string>", "eval")
-    if (body.co_flags | (value.co_flags if value else 0)) & _CO_COROUTINE:
-        # One coroutine for the whole cell, so that its tasks share a loop:
-        # the last expression becomes an assignment to a hidden name.
-        if last is not None:
-            target = _ast.Name(_CELL_VALUE, _ast.Store())
-            assign = _ast.Assign([target], last, None)
-            for node in (target, assign):
-                for field in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-                    setattr(node, field, getattr(last, field))
-            tree.body.append(assign)
-        _execute(_compile(tree, "<string>", "exec"), main)
+    if not (body.co_flags | (value.co_flags if value else 0)) & _CO_COROUTINE:
+        return (body, value)
+    if last is not None:
+        target = _ast.Name(_CELL_VALUE, _ast.Store())
+        assign = _ast.Assign([target], last, None)
+        for node in (target, assign):
+            for field in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+                setattr(node, field, getattr(last, field))
+        tree.body.append(assign)
+    return (_compile(tree, "<string>", "exec"), None)
+
+
+def run(source):
+    """Runs statements in ``__main__``; when the last one is an expression,
+    returns its value, else None (a notebook cell, Pyodide's runPython).
+    The cell may ``await`` at top level."""
+    main = sys.modules["__main__"].__dict__
+    body, value = _cell(source)
+    if body.co_flags & _CO_COROUTINE:
+        _execute(body, main)
         return main.pop(_CELL_VALUE, None)
     exec(body, main)
     return None if value is None else eval(value, main)
+
+
+def _event_loop():
+    # asyncio first: importing it installs the component's loop module.
+    if "_pycomponent_asyncio" not in sys.modules:
+        importlib.import_module("asyncio")
+    return sys.modules["_pycomponent_asyncio"]
+
+
+def run_async(source):
+    """``run`` as an asynchronous call (WIT ``run-async``): a cell with
+    top-level ``await`` runs on the driven event loop, in steps. Gives the
+    first step's progress (see ``_pycomponent_asyncio.AsyncRun``)."""
+    main = sys.modules["__main__"].__dict__
+    body, value = _cell(source)
+    if not body.co_flags & _CO_COROUTINE:
+        exec(body, main)
+        return ("done", None if value is None else eval(value, main))
+    return _event_loop().start(eval(body, main), lambda _: main.pop(_CELL_VALUE, None))
+
+
+def call_async(function, args, kwargs):
+    """``call`` as an asynchronous call (WIT ``call-async``): an awaitable
+    result is awaited on the driven event loop."""
+    result = resolve(function)(*args, **kwargs)
+    if hasattr(type(result), "__await__"):
+        return _event_loop().start(result)
+    return ("done", result)
+
+
+def host_call_future(call_id, label, value=None, ready=False):
+    """The awaitable of an asynchronous host call (host_bridge.rs)."""
+    return _event_loop().host_call_future(call_id, label, value, ready)
+
+
+def resume_async(completions):
+    return _event_loop().resume(completions)
+
+
+def cancel_async():
+    return _event_loop().cancel()
 
 
 def run_script(source, filename, argv):

@@ -7,7 +7,7 @@ use pyo3_ffi as ffi;
 
 use crate::convert;
 use crate::py::{self, ExceptionKind, Owned, PyErr, PyObject, PyResult};
-use crate::pycomponent::python::host;
+use crate::pycomponent::python::host::{self, Outcome};
 use crate::pycomponent::python::types::KeywordArgument;
 
 /// Installs the Rust entry points `_pycomponent._host_call` and
@@ -113,13 +113,28 @@ fn call_host(args: &Owned) -> PyResult<Owned> {
         };
         keywords.push(KeywordArgument { name: py::text_of(&key)?, value: convert::to_value(&value)? });
     }
+    let label = || py::str(&format!("{module}.{function}"));
     match host::call(&module, &function, &values, &keywords) {
-        Ok(result) => convert::from_value(&result).map_err(|e| match e {
-            convert::FromValueError::Malformed(message) => {
-                PyErr::new(ExceptionKind::Type, &format!("the host returned an invalid value: {message}"))
-            }
-            convert::FromValueError::Python(err) => err,
-        }),
+        Ok(Outcome::Value(result)) => host_value(&result),
+        // An asynchronous function: Python gets a future of the driven
+        // event loop, done already or completed later by `resume`.
+        Ok(Outcome::Ready(result)) => crate::interp::call_helper(
+            "host_call_future",
+            &[&py::int(0)?, &label()?, &host_value(&result)?, &py::bool(true)?],
+        ),
+        Ok(Outcome::Pending(id)) => {
+            crate::interp::call_helper("host_call_future", &[&py::uint(id)?, &label()?])
+        }
         Err(message) => Err(PyErr::new(ExceptionKind::Runtime, &message)),
     }
+}
+
+/// A value the host returned, as a Python object.
+fn host_value(result: &crate::pycomponent::python::types::Value) -> PyResult<Owned> {
+    convert::from_value(result).map_err(|e| match e {
+        convert::FromValueError::Malformed(message) => {
+            PyErr::new(ExceptionKind::Type, &format!("the host returned an invalid value: {message}"))
+        }
+        convert::FromValueError::Python(err) => err,
+    })
 }

@@ -9,6 +9,7 @@
 //! imported through `host_bridge`); with feature `http`, it is world
 //! `http-app`, whose requests `http` serves.
 
+mod async_run;
 mod convert;
 mod files;
 #[cfg(not(feature = "http"))]
@@ -20,7 +21,7 @@ mod py;
 mod vfs;
 
 use exports::pycomponent::python::files::{self as files_api, EntryStat, FileError};
-use exports::pycomponent::python::interpreter::{Evaluation, Execution, Guest};
+use exports::pycomponent::python::interpreter::{Completion, Evaluation, Execution, Guest, Progress};
 use pycomponent::python::types::{KeywordArgument, Value};
 
 #[cfg(not(feature = "http"))]
@@ -67,6 +68,22 @@ impl Guest for Component {
 
     fn call(function: String, args: Vec<Value>, kwargs: Vec<KeywordArgument>) -> Evaluation {
         evaluation(|| interp::call(&function, &args, &kwargs))
+    }
+
+    fn run_async(code: String) -> Progress {
+        async_run::step("run_async", || Ok(vec![py::str(&code)?]))
+    }
+
+    fn call_async(function: String, args: Vec<Value>, kwargs: Vec<KeywordArgument>) -> Progress {
+        async_run::step("call_async", || interp::call_arguments(&function, &args, &kwargs))
+    }
+
+    fn resume(completions: Vec<Completion>) -> Progress {
+        async_run::step("resume_async", || async_run::completions(&completions))
+    }
+
+    fn cancel() -> Progress {
+        async_run::step("cancel_async", || Ok(vec![]))
     }
 
     fn import_module(name: String) -> Execution {

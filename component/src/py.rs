@@ -123,7 +123,6 @@ pub enum ExceptionKind {
     /// `TypeError`.
     Type,
     /// `RuntimeError`.
-    #[cfg(not(feature = "http"))]
     Runtime,
     /// `SystemError`: a C-API call failed without saying why.
     System,
@@ -180,7 +179,6 @@ fn raise(kind: ExceptionKind, message: &str) {
         let kind = match kind {
             ExceptionKind::Value => ffi::PyExc_ValueError,
             ExceptionKind::Type => ffi::PyExc_TypeError,
-            #[cfg(not(feature = "http"))]
             ExceptionKind::Runtime => ffi::PyExc_RuntimeError,
             ExceptionKind::System => ffi::PyExc_SystemError,
         };
@@ -231,6 +229,29 @@ pub fn bytes(data: &[u8]) -> PyResult<Owned> {
 pub fn int(value: i64) -> PyResult<Owned> {
     // SAFETY: the result is a new reference or NULL.
     unsafe { Owned::from_owned(ffi::PyLong_FromLongLong(value)) }
+}
+
+/// A new `int` from an unsigned value.
+pub fn uint(value: u64) -> PyResult<Owned> {
+    // SAFETY: the result is a new reference or NULL.
+    unsafe { Owned::from_owned(ffi::PyLong_FromUnsignedLongLong(value)) }
+}
+
+/// An `int` (or subclass) as a `u64`; an `OverflowError` when it does not
+/// fit, a `TypeError` for another type.
+pub fn uint_value(obj: &Owned) -> PyResult<u64> {
+    // SAFETY: the type check reads the type's flags; for an int (or
+    // subclass) the conversion reads its digits and runs no Python code.
+    unsafe {
+        if ffi::PyLong_Check(obj.as_ptr()) == 0 {
+            return Err(PyErr::new(ExceptionKind::Type, "expected an int"));
+        }
+        let value = ffi::PyLong_AsUnsignedLongLong(obj.as_ptr());
+        if value == u64::MAX && !ffi::PyErr_Occurred().is_null() {
+            return Err(PyErr::fetch());
+        }
+        Ok(value)
+    }
 }
 
 /// `True` or `False`.

@@ -34,7 +34,7 @@ const DOWNLOADS = {
   pycomponent: ['../dist/pycomponent.core.wasm', '../dist/pycomponent.core2.wasm', '../dist/pycomponent.core3.wasm',
     '../dist/pycomponent.core4.wasm', '../dist/pycomponent.js', '../src/index.js', '../src/python.js', '../src/worker.js',
     '../src/worker-entry.js', '../src/api.js', '../src/values.js', '../src/errors.js', '../src/sandbox-wasi.js',
-    '../src/host-channel.js'],
+    '../src/host-channel.js', '../src/async-calls.js'],
   pyodide: ['../node_modules/pyodide/pyodide.asm.wasm', '../node_modules/pyodide/python_stdlib.zip',
     '../node_modules/pyodide/pyodide.asm.mjs', '../node_modules/pyodide/pyodide.mjs', '../node_modules/pyodide/pyodide-lock.json'],
 };

@@ -34,6 +34,20 @@ export const EXPORT_METHODS = [
   },
 ];
 
+/**
+ * The asynchronous methods: each starts an asynchronous call of the guest
+ * (`run-async`, `call-async`), which the host drives with `resume` (and
+ * `cancel`) until it is done. They resolve with the decoded value.
+ * @type {ReadonlyArray<ExportMethod>}
+ */
+export const ASYNC_METHODS = [
+  { name: 'runPythonAsync', export: 'runAsync', args: (code) => [code], reply: 'value', callOptionsAt: 1 },
+  { name: 'callAsync', export: 'callAsync', args: callArguments, reply: 'value' },
+];
+
+/** The exports that go on with an asynchronous call: used by the methods above, not methods. */
+export const CONTINUATION_EXPORTS = ['resume', 'cancel'];
+
 /** Methods of both classes written by hand: not one export each. */
 export const LOCAL_METHODS = ['registerJsModule', 'loadPackage'];
 
@@ -66,14 +80,14 @@ export const INSTALL_WHEEL = '_pycomponent.install_wheel';
 export const WORKER_METHODS = ['interrupt', 'terminate'];
 
 /**
- * Defines each of EXPORT_METHODS on `cls.prototype` as a method (named,
+ * Defines each of `methods` (EXPORT_METHODS unless given) on `cls.prototype` as a method (named,
  * not enumerable, like one written in the class) that runs
  * `body(instance, method, args)`.
  * @param {Function} cls
  * @param {(instance: any, method: ExportMethod, args: unknown[]) => unknown} body
  */
-export function defineExportMethods(cls, body) {
-  for (const method of EXPORT_METHODS) {
+export function defineExportMethods(cls, body, methods = EXPORT_METHODS) {
+  for (const method of methods) {
     const function_ = {
       [method.name](...args) {
         return body(this, method, args);

@@ -215,7 +215,19 @@ export class Python {
   importModule(name: string): void;
   /** Adds a Python module from source so that `import name` finds it. */
   addModule(name: string, source: string, options?: { isPackage?: boolean }): void;
-  /** Makes the functions of `module` importable from Python as module `name` (they must be synchronous). */
+  /**
+   * Runs a cell like runPython on Python's asyncio event loop: it may `await` at top level and
+   * await JS functions that return Promises. The JS event loop runs while Python waits. With
+   * `timeout`, the task is cancelled (asyncio.CancelledError) after that many milliseconds and the
+   * call rejects with PythonInterruptedError. One asynchronous call runs at a time.
+   */
+  runPythonAsync(code: string, options?: CallOptions): Promise<FromPython>;
+  /** Calls a function by dotted name like call; an awaitable result (an `async def`) is awaited. */
+  callAsync(name: string, ...args: Array<ToPython | Kwargs>): Promise<FromPython>;
+  /**
+   * Makes the functions of `module` importable from Python as module `name`. A function that
+   * returns a Promise gives Python an awaitable in runPythonAsync and callAsync.
+   */
   registerJsModule(name: string, module: Record<string, unknown>): void;
   /**
    * Installs a pure-Python wheel into this interpreter, in memory: from its bytes, or from a URL
@@ -243,7 +255,17 @@ export class PythonWorker {
   call(name: string, ...args: Array<ToPython | Kwargs>): Promise<FromPython>;
   importModule(name: string): Promise<void>;
   addModule(name: string, source: string, options?: { isPackage?: boolean }): Promise<void>;
-  /** Makes the functions of `module` importable from Python; they may be async. */
+  /**
+   * As Python.runPythonAsync. A timeout or interrupt() cancels the task first; the worker is
+   * replaced only when it does not end within half a second.
+   */
+  runPythonAsync(code: string, options?: CallOptions): Promise<FromPython>;
+  /** As Python.callAsync. */
+  callAsync(name: string, ...args: Array<ToPython | Kwargs>): Promise<FromPython>;
+  /**
+   * Makes the functions of `module` importable from Python; they may be async: a synchronous call
+   * waits for the Promise, an asynchronous one gives Python an awaitable.
+   */
   registerJsModule(name: string, module: Record<string, unknown>): void;
   /** Installs a pure-Python wheel (see Python.loadPackage); a fresh worker installs it again. */
   loadPackage(source: string | URL | Uint8Array | ArrayBuffer, options?: { filename?: string }): Promise<InstalledPackage>;

@@ -2,8 +2,9 @@
 // instantiating it with the sandboxed WASI and the JS host modules, and the
 // Pyodide-like API over the component's `interpreter` interface.
 
-import { defineExportMethods, INSTALL_WHEEL, wheelSource } from './api.js';
-import { PythonError, PythonTrapError } from './errors.js';
+import { ASYNC_METHODS, defineExportMethods, INSTALL_WHEEL, wheelSource } from './api.js';
+import { drive, isThenable, notAwaitable, PendingCalls, TIMED_OUT } from './async-calls.js';
+import { PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
 import { FileSystem } from './fs.js';
 import { sandboxWasi } from './sandbox-wasi.js';
 import { fromWire, sizeBudget, toWire } from './values.js';
@@ -124,21 +125,9 @@ export function jsArguments(args, kwargs) {
   return values;
 }
 
-/** A JS function's result as the component's `result<value, string>` (thrown errors become messages). */
-export function callJsFunction(fn, qualified, values) {
-  let result;
-  try {
-    result = fn(...values);
-  } catch (error) {
-    return { tag: 'err', val: describeJsError(error) };
-  }
-  if (result instanceof Promise) {
-    return {
-      tag: 'err',
-      val: `${qualified} returned a Promise: host functions called on the main thread must be synchronous (loadPythonWorker accepts async ones)`,
-    };
-  }
-  return wireResult(result, qualified);
+/** The completion result of a pending call's settled Promise (see PendingCalls.add). */
+export function settledResult(qualified) {
+  return ({ ok, value }) => (ok ? wireResult(value, qualified) : { tag: 'err', val: describeJsError(value) });
 }
 
 /** The component's `result<value, string>` for a host function's return value. */
@@ -187,6 +176,8 @@ export class Python {
   #hostFault;
   #failure = null; // the trap or malformed value that retired this interpreter
   #busy = false;
+  #pending;
+  #asyncQueue = Promise.resolve(); // asynchronous calls run one at a time
 
   /**
    * The interpreter's file system (Pyodide's `pyodide.FS` names): the
@@ -197,23 +188,29 @@ export class Python {
   FS = new FileSystem((name, ...args) => this.call(name, ...args));
 
   /** @internal Use loadPython. */
-  constructor(exports, stdout, stderr, jsModules, hostFault) {
+  constructor(exports, stdout, stderr, jsModules, hostFault, pending = new PendingCalls()) {
     this.#exports = exports;
     this.#stdout = stdout;
     this.#stderr = stderr;
     this.#jsModules = jsModules;
     this.#hostFault = hostFault;
+    this.#pending = pending;
   }
 
   static {
     defineExportMethods(this, (python, method, args) => python.#callExport(method, args));
+    defineExportMethods(this, (python, method, args) => python.#callAsync(method, args), ASYNC_METHODS);
   }
 
   #callExport(method, args) {
-    const reply = this.#invoke(method.export, method.args(...args));
+    const reply = this.#finish(this.#enter(method.export, method.args(...args)));
     if (method.reply === 'nothing') return undefined;
+    return this.#decode(reply);
+  }
+
+  #decode(wire) {
     try {
-      return fromWire(reply);
+      return fromWire(wire);
     } catch (error) {
       // A table Python never builds: the guest's memory may be corrupted.
       this.#failure = error;
@@ -221,7 +218,43 @@ export class Python {
     }
   }
 
-  #invoke(name, args) {
+  /**
+   * Runs an asynchronous call (runPythonAsync, callAsync) to its end: the
+   * JS event loop runs while Python waits. One runs at a time; synchronous
+   * calls may be made meanwhile. `{ timeout }` cancels the task
+   * (asyncio.CancelledError) after that many milliseconds.
+   */
+  #callAsync(method, args) {
+    const options = method.callOptionsAt === undefined ? {} : (args[method.callOptionsAt] ?? {});
+    const exportArgs = method.args(...args);
+    const run = async () => {
+      const timeout = options.timeout ?? Infinity;
+      const deadline = Number.isFinite(timeout) ? performance.now() + timeout : Infinity;
+      const step = (name, stepArgs) => {
+        this.#pending.accepting = true;
+        try {
+          return this.#enter(name, stepArgs);
+        } finally {
+          this.#pending.accepting = false;
+        }
+      };
+      const { evaluation, cancelled, unwound } = await drive(step, method.export, exportArgs, this.#pending, { deadline });
+      const stopped = () => new PythonInterruptedError(`Python ran longer than the ${timeout} ms timeout; its task was cancelled`, 'timeout');
+      if (!unwound) {
+        this.#failure = stopped();
+        throw new PythonInterruptedError(`${this.#failure.message} and did not end: the interpreter cannot be used again`, 'timeout');
+      }
+      const value = this.#finish(evaluation, cancelled !== undefined);
+      if (cancelled === TIMED_OUT) throw stopped();
+      return this.#decode(value);
+    };
+    const call = this.#asyncQueue.then(run, run);
+    this.#asyncQueue = call.catch(() => {});
+    return call;
+  }
+
+  /** Calls export `name` of the guest; the raw reply (an evaluation, execution or progress). */
+  #enter(name, args) {
     if (this.#failure) {
       throw new PythonTrapError(`the interpreter failed earlier and cannot be used: ${this.#failure.message}`, this.#failure);
     }
@@ -232,13 +265,17 @@ export class Python {
     let reply;
     this.#busy = true;
     try {
-      reply = this.#exports[name](...args);
+      return this.#exports[name](...args);
     } catch (error) {
       this.#failure = error instanceof Error ? error : new Error(String(error));
       throw new PythonTrapError(`the component trapped in ${name}: ${this.#failure.message}`, error);
     } finally {
       this.#busy = false;
     }
+  }
+
+  /** Prints a reply's output; its value, or its exception thrown (unless `quiet`). */
+  #finish(reply, quiet = false) {
     this.#stdout.write(reply.output.stdout);
     this.#stdout.flush();
     this.#stderr.write(reply.output.stderr);
@@ -247,15 +284,17 @@ export class Python {
       this.#failure = this.#hostFault.error;
       throw this.#failure;
     }
-    if (reply.result.tag === 'err') throw new PythonError(reply.result.val);
+    if (reply.result.tag === 'err' && !quiet) throw new PythonError(reply.result.val);
     return reply.result.val;
   }
 
   /**
    * Makes a JS object's functions importable from Python: after
    * `registerJsModule("kv", { get })`, Python runs `import kv; kv.get("a")`.
-   * A thrown error becomes a Python RuntimeError. Registering a name again
-   * replaces it for later imports.
+   * A thrown error becomes a Python RuntimeError. A function may return a
+   * Promise: Python awaits it (`await kv.fetch(key)`) in code that
+   * runPythonAsync or callAsync runs. Registering a name again replaces it
+   * for later imports.
    * @param {string} name
    * @param {Record<string, unknown>} module
    */
@@ -325,11 +364,12 @@ export async function instantiateInterpreter(options, host, sinks) {
  * thread: the functions in `jsModules`, called synchronously. A malformed
  * value in a call's arguments goes into `hostFault.error`: the guest sees an
  * error, and the export call that is running fails with it when it returns
- * (Python#invoke), which retires the interpreter.
+ * (Python#finish), which retires the interpreter. A function that returns a
+ * Promise gives Python an awaitable during an asynchronous call.
  * @param {Map<string, Map<string, Function>>} jsModules
  * @param {{ error: Error | null }} hostFault
  */
-export function hostImport(jsModules, hostFault) {
+export function hostImport(jsModules, hostFault, pending = new PendingCalls()) {
   return {
     modules: () => Array.from(jsModules, ([name, functions]) => ({ name, functions: Array.from(functions.keys()) })),
     call(module, fn, args, kwargs) {
@@ -345,9 +385,19 @@ export function hostImport(jsModules, hostFault) {
         hostFault.error = error;
         throw `the interpreter is being retired: ${error.message}`;
       }
-      const result = callJsFunction(function_, qualified, values);
+      let returned;
+      try {
+        returned = function_(...values);
+      } catch (error) {
+        throw describeJsError(error);
+      }
+      if (isThenable(returned)) {
+        if (!pending.accepting) throw notAwaitable(qualified);
+        return { tag: 'pending', val: pending.add(returned, settledResult(qualified)) };
+      }
+      const result = wireResult(returned, qualified);
       if (result.tag === 'err') throw result.val;
-      return result.val;
+      return { tag: 'value', val: result.val };
     },
   };
 }
@@ -362,8 +412,9 @@ export async function loadPython(options = {}) {
   const stderr = outputSink(options.stderr, (line) => console.warn(line));
   const jsModules = new Map();
   const hostFault = { error: null };
-  const host = hostImport(jsModules, hostFault);
+  const pending = new PendingCalls();
+  const host = hostImport(jsModules, hostFault, pending);
   const sourcesBytes = await stdlibSources(options);
   const exports = await instantiateInterpreter({ ...options, sourcesBytes }, host, { stdout, stderr });
-  return new Python(exports, stdout, stderr, jsModules, hostFault);
+  return new Python(exports, stdout, stderr, jsModules, hostFault, pending);
 }

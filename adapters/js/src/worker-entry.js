@@ -3,6 +3,7 @@
 // travel in their wire form; host calls go back to the main thread and
 // wait for the answer on the shared channel (host-channel.js).
 
+import { drive, PendingCalls } from './async-calls.js';
 import { receive } from './host-channel.js';
 import { instantiateInterpreter, LineBuffer } from './python.js';
 import { INSTALL_WHEEL } from './api.js';
@@ -19,6 +20,10 @@ const onMessage = (handler) => {
 let interpreter = null;
 let channel = null;
 const jsModules = new Map(); // name -> function names
+// Host calls Python awaits; each settles when the main thread posts its completion.
+const pending = new PendingCalls();
+const completions = new Map(); // the main thread's id of a pending call -> resolve
+let cancelAsync = null; // resolves the running asynchronous call's cancellation
 
 const host = {
   modules: () => Array.from(jsModules, ([name, functions]) => ({ name, functions })),
@@ -27,10 +32,14 @@ const host = {
       // A thrown string is the `err` case of the import's result.
       throw 'JS modules in a worker need SharedArrayBuffer: serve the page cross-origin isolated (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp)';
     }
-    post({ type: 'host-call', module, fn, args, kwargs });
+    post({ type: 'host-call', module, fn, args, kwargs, async: pending.accepting });
     const result = decodeJson(receive(channel));
     if (result.tag === 'err') throw result.val;
-    return result.val;
+    if (result.tag === 'pending') {
+      const settled = new Promise((resolve) => completions.set(result.val, resolve));
+      return { tag: 'pending', val: pending.add(settled, ({ value }) => value) };
+    }
+    return { tag: 'value', val: result.val };
   },
 };
 
@@ -41,9 +50,39 @@ const sinks = {
 };
 
 function invoke(method, args) {
-  const reply = interpreter[method](...args);
+  return finish(interpreter[method](...args));
+}
+
+function finish(reply) {
   if (reply.output.stdout || reply.output.stderr) post({ type: 'output', ...reply.output });
   return reply.result;
+}
+
+/** Runs an asynchronous call to its end; the worker's event loop runs while Python waits. */
+async function callAsync(message) {
+  const step = (name, args) => {
+    pending.accepting = true;
+    try {
+      return interpreter[name](...args);
+    } finally {
+      pending.accepting = false;
+    }
+  };
+  const cancelled = new Promise((resolve) => (cancelAsync = resolve));
+  try {
+    const done = await drive(step, message.method, message.args, pending, { cancelled });
+    if (!done.unwound) {
+      post({ type: 'reply', id: message.id, trap: 'the cancelled task did not end' });
+      return;
+    }
+    post({ type: 'reply', id: message.id, result: finish(done.evaluation) });
+  } catch (error) {
+    // A trap: this interpreter is done; the main side starts a new worker.
+    post({ type: 'reply', id: message.id, trap: String(error?.message ?? error) });
+  } finally {
+    cancelAsync = null;
+    completions.clear();
+  }
 }
 
 async function init(message) {
@@ -67,6 +106,16 @@ onMessage((message) => {
         () => post({ type: 'ready' }),
         (error) => post({ type: 'init-error', message: String(error?.stack ?? error) }),
       );
+      break;
+    case 'call-async':
+      callAsync(message);
+      break;
+    case 'cancel-async':
+      cancelAsync?.('cancel');
+      break;
+    case 'completion':
+      completions.get(message.id)?.(message.result);
+      completions.delete(message.id);
       break;
     case 'register':
       jsModules.set(message.name, message.functions);

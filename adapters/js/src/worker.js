@@ -3,11 +3,21 @@
 // not block the page, and a run can be stopped by a timeout or interrupt(),
 // which end the worker and start a fresh one.
 
-import { defineExportMethods, INSTALL_WHEEL, wheelSource } from './api.js';
+import { ASYNC_METHODS, defineExportMethods, INSTALL_WHEEL, wheelSource } from './api.js';
+import { CANCEL_GRACE_MS, isThenable } from './async-calls.js';
 import { canShareMemory, createChannel, send } from './host-channel.js';
 import { PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
 import { FileSystem } from './fs.js';
-import { coreModule, describeJsError, jsArguments, moduleFunctions, outputSink, stdlibSources, wireResult } from './python.js';
+import {
+  coreModule,
+  describeJsError,
+  jsArguments,
+  moduleFunctions,
+  outputSink,
+  settledResult,
+  stdlibSources,
+  wireResult,
+} from './python.js';
 import { encodeJson, fromWire } from './values.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
@@ -68,6 +78,7 @@ export class PythonWorker {
   #generation = null; // the current worker and its state
   #starting = Promise.resolve(); // the start of the current worker
   #closed = false;
+  #nextCallId = 1; // ids of pending async host calls
 
   /** Default timeout per call in milliseconds (Infinity: none). */
   timeout;
@@ -93,13 +104,14 @@ export class PythonWorker {
   }
 
   static {
-    defineExportMethods(this, (worker, method, args) => worker.#callExport(method, args));
+    defineExportMethods(this, (worker, method, args) => worker.#callExport(method, args, false));
+    defineExportMethods(this, (worker, method, args) => worker.#callExport(method, args, true), ASYNC_METHODS);
   }
 
-  async #callExport(method, args) {
+  async #callExport(method, args, asyncCall) {
     const options = method.callOptionsAt === undefined ? {} : (args[method.callOptionsAt] ?? {});
     const exportArgs = method.args(...args);
-    const value = await this.#request(method, exportArgs, options.timeout);
+    const value = await this.#request(method, exportArgs, options.timeout, asyncCall);
     // A fresh worker adds again the modules added so far.
     if (method.export === 'addModule') this.#sources.set(exportArgs[0], exportArgs);
     return value;
@@ -159,8 +171,12 @@ export class PythonWorker {
         this.#stdout.flush();
         this.#stderr.flush();
         if (message.trap !== undefined) {
-          pending.reject(new PythonTrapError(`the component trapped: ${message.trap}; the worker was restarted`));
+          pending.reject(pending.cancelled ?? new PythonTrapError(`the component trapped: ${message.trap}; the worker was restarted`));
           this.#restart();
+        } else if (pending.cancelled) {
+          // Cancelled in Python (CancelledError) and ended: the worker stays.
+          clearTimeout(pending.grace);
+          pending.reject(pending.cancelled);
         } else if (message.result.tag === 'err') {
           pending.reject(new PythonError(message.result.val));
         } else {
@@ -182,7 +198,7 @@ export class PythonWorker {
     }
   }
 
-  async #answerHostCall(generation, { module, fn, args, kwargs }) {
+  async #answerHostCall(generation, { module, fn, args, kwargs, async: asyncCall }) {
     const qualified = `${module}.${fn}`;
     const function_ = this.#jsModules.get(module)?.get(fn);
     let result;
@@ -199,7 +215,21 @@ export class PythonWorker {
         return;
       }
       try {
-        result = wireResult(await function_(...values), qualified);
+        const returned = function_(...values);
+        if (asyncCall && isThenable(returned)) {
+          // Python awaits it: the worker goes on, and gets the completion later.
+          const id = this.#nextCallId++;
+          result = { tag: 'pending', val: id };
+          Promise.resolve(returned)
+            .then((value) => ({ ok: true, value }), (value) => ({ ok: false, value }))
+            .then((outcome) => {
+              if (generation === this.#generation) {
+                generation.worker.post({ type: 'completion', id, result: settledResult(qualified)(outcome) });
+              }
+            });
+        } else {
+          result = wireResult(await returned, qualified);
+        }
       } catch (error) {
         result = { tag: 'err', val: describeJsError(error) };
       }
@@ -218,20 +248,19 @@ export class PythonWorker {
   }
 
   /** Runs `method` with the export's arguments on the worker; its decoded value, if it has one. */
-  #request(method, args, timeout = this.timeout) {
+  #request(method, args, timeout = this.timeout, asyncCall = false) {
     const run = async () => {
       if (this.#closed) throw new Error('the Python worker was terminated');
       await this.#starting;
       const generation = this.#generation;
       await generation.ready;
       const id = this.#nextId++;
-      const result = new Promise((resolve, reject) => (generation.pending = { id, resolve, reject }));
+      const result = new Promise((resolve, reject) => (generation.pending = { id, resolve, reject, asyncCall }));
       generation.worker.busy(true);
-      generation.worker.post({ type: 'call', id, method: method.export, args });
+      generation.worker.post({ type: asyncCall ? 'call-async' : 'call', id, method: method.export, args });
       let timer;
       if (Number.isFinite(timeout)) {
-        const error = () => interruption('timeout', `Python ran longer than the ${timeout} ms timeout`);
-        timer = setTimeout(() => this.#stop(generation, error()), timeout);
+        timer = setTimeout(() => this.#halt(generation, 'timeout', `Python ran longer than the ${timeout} ms timeout`), timeout);
       }
       let reply;
       try {
@@ -255,11 +284,30 @@ export class PythonWorker {
     return call;
   }
 
+  /**
+   * Stops the running call. An asynchronous call is cancelled in Python
+   * first (asyncio.CancelledError where it awaits): if it ends within
+   * CANCEL_GRACE_MS, the worker and its globals stay. Anything else
+   * replaces the worker.
+   */
+  #halt(generation, reason, text) {
+    const pending = generation.pending;
+    if (!pending || generation !== this.#generation) return;
+    if (pending.asyncCall && !pending.cancelled) {
+      pending.cancelled = new PythonInterruptedError(`${text}; its task was cancelled`, reason);
+      pending.grace = setTimeout(() => this.#stop(generation, interruption(reason, text)), CANCEL_GRACE_MS);
+      generation.worker.post({ type: 'cancel-async' });
+      return;
+    }
+    this.#stop(generation, interruption(reason, text));
+  }
+
   /** Ends the running call with `error` and replaces the worker. */
   #stop(generation, error) {
     if (generation !== this.#generation || !generation.pending) return;
     const pending = generation.pending;
     generation.pending = null;
+    clearTimeout(pending.grace);
     this.#restart();
     this.#stdout.flush();
     this.#stderr.flush();
@@ -295,7 +343,7 @@ export class PythonWorker {
   /** Stops the current run, if any (it rejects with PythonInterruptedError). */
   interrupt() {
     const generation = this.#generation;
-    if (generation) this.#stop(generation, interruption('interrupt', 'Python was interrupted'));
+    if (generation) this.#halt(generation, 'interrupt', 'Python was interrupted');
   }
 
   /** Ends the worker; later calls reject. */

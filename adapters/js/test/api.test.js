@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 
-import { EXPORT_METHODS, LOCAL_METHODS, WORKER_METHODS } from '../src/api.js';
+import { ASYNC_METHODS, CONTINUATION_EXPORTS, EXPORT_METHODS, LOCAL_METHODS, WORKER_METHODS } from '../src/api.js';
 import * as index from '../src/index.js';
 import { Python } from '../src/python.js';
 import { PythonWorker } from '../src/worker.js';
 
 const sorted = (names) => [...names].sort();
-const exportNames = EXPORT_METHODS.map((method) => method.name);
+const exportNames = [...EXPORT_METHODS, ...ASYNC_METHODS].map((method) => method.name);
 
 /** The public methods a class defines (not the constructor, nor the ones marked @internal). */
 function classMethods(cls, internal = []) {
@@ -62,9 +62,11 @@ test('every interpreter export of wit/python.wit has one method, with the right 
       result,
     ]),
   );
-  assert.deepEqual(sorted(EXPORT_METHODS.map((method) => method.export)), sorted(exports.keys()));
-  for (const method of EXPORT_METHODS) {
-    const reply = exports.get(method.export) === 'evaluation' ? 'value' : 'nothing';
+  const methods = [...EXPORT_METHODS, ...ASYNC_METHODS];
+  assert.deepEqual(sorted([...methods.map((method) => method.export), ...CONTINUATION_EXPORTS]), sorted(exports.keys()));
+  for (const method of methods) {
+    // An asynchronous call's `progress` ends in an evaluation.
+    const reply = ['evaluation', 'progress'].includes(exports.get(method.export)) ? 'value' : 'nothing';
     assert.equal(method.reply, reply, `${method.name}: ${method.export} returns an ${exports.get(method.export)}`);
   }
 });

@@ -256,7 +256,7 @@ describe('interpreter', () => {
     assert.deepEqual(py.eval('kv.keys()'), ['a', 'b']);
     assert.deepEqual(py.eval('kv.echo(1, "x", flag=True)'), [1, 'x', { flag: true }]);
     assert.equal(py.runPython('try:\n    kv.fail()\nexcept RuntimeError as e:\n    msg = str(e)\nmsg'), 'TypeError: no such key');
-    assert.throws(() => py.eval('kv.later()'), { type: 'RuntimeError', message: /must be synchronous/ });
+    assert.throws(() => py.eval('kv.later()'), { type: 'RuntimeError', message: /call it as `await kv\.later\(\.\.\.\)`/ });
     // A module registered after Python has started importing is found too.
     py.registerJsModule('clock', { now: () => 7 });
     assert.equal(py.runPython('import clock\nclock.now()'), 7);
@@ -418,6 +418,102 @@ describe('asyncio', () => {
       assert.deepEqual(await worker.runPython(code), [0, 1, 2, 3, 4]);
     } finally {
       worker.terminate();
+    }
+  });
+});
+
+/** `kv.fetch(key)` answers after `ms`, counting the calls in flight; `kv.fail()` rejects; `kv.never()` never settles. */
+function slowStore(ms = 200) {
+  const counts = { now: 0, most: 0 };
+  const fetch = async (key) => {
+    counts.most = Math.max(counts.most, ++counts.now);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    counts.now--;
+    return `value of ${key}`;
+  };
+  const store = {
+    fetch,
+    fail: async () => {
+      throw new Error('the store is down');
+    },
+    never: () => new Promise(() => {}),
+    size: () => 3,
+  };
+  return { store, counts };
+}
+
+describe('async calls', () => {
+  for (const [where, load] of [
+    ['on the main thread', loadPython],
+    ['in a worker', loadPythonWorker],
+  ]) {
+    test(`Promise-returning JS functions are awaited concurrently ${where}, and JS keeps running`, async () => {
+      const py = await load(quiet);
+      try {
+        const { store, counts } = slowStore(200);
+        py.registerJsModule('kv', store);
+        let ticks = 0;
+        const ticker = setInterval(() => ticks++, 10);
+        const started = performance.now();
+        const code = 'import asyncio, kv\nvalues = await asyncio.gather(*(kv.fetch(f"k{i}") for i in range(10)))\n[values[0], values[9], len(values), kv.size()]';
+        const values = await py.runPythonAsync(code);
+        const elapsed = performance.now() - started;
+        clearInterval(ticker);
+        assert.deepEqual(values, ['value of k0', 'value of k9', 10, 3]);
+        assert.equal(counts.most, 10, 'all ten calls were in flight at once');
+        assert.ok(elapsed < 1500, `ten 200 ms calls took ${elapsed} ms`);
+        assert.ok(ticks >= 5, `the JS event loop ran meanwhile (${ticks} ticks)`);
+        // A rejection is a RuntimeError in Python; uncaught, a PythonError with the traceback.
+        assert.equal(await py.runPythonAsync('try:\n    await kv.fail()\nexcept RuntimeError as e:\n    r = str(e)\nr'), 'Error: the store is down');
+        await assert.rejects(py.runPythonAsync('async def inner():\n    await kv.fail()\nawait inner()'), (e) => e.type === 'RuntimeError' && /in inner/.test(e.traceback));
+        if (load === loadPython) {
+          // Synchronous code on the main thread cannot wait: an error that says to await.
+          assert.throws(() => py.runPython('kv.fetch("a")'), (e) => e.type === 'RuntimeError' && /`await kv\.fetch\(\.\.\.\)`/.test(e.message));
+        } else {
+          // A worker's synchronous call waits for the Promise, as before.
+          assert.equal(await py.runPython('kv.fetch("a")'), 'value of a');
+        }
+        // callAsync awaits an async def; a plain function is just called.
+        await py.exec('async def double(n, *, wait=0.01):\n    await asyncio.sleep(wait)\n    return n * 2');
+        assert.equal(await py.callAsync('double', 4, kwargs({ wait: 0 })), 8);
+        assert.equal(await py.callAsync('abs', -4), 4);
+        assert.equal(await py.runPythonAsync('1 + 1'), 2);
+      } finally {
+        py.terminate?.();
+      }
+    });
+
+    test(`a timeout cancels a waiting task ${where}, and the interpreter stays`, async () => {
+      const py = await load(quiet);
+      try {
+        py.registerJsModule('kv', slowStore().store);
+        const code = 'import asyncio, kv\nstate = "waiting"\ntry:\n    await kv.never()\nexcept asyncio.CancelledError:\n    state = "cancelled"\n    raise';
+        await assert.rejects(py.runPythonAsync(code, { timeout: 200 }), (e) => e instanceof PythonInterruptedError && e.reason === 'timeout');
+        assert.equal(await py.eval('state'), 'cancelled');
+        await assert.rejects(py.runPythonAsync('await asyncio.sleep(30)', { timeout: 100 }), PythonInterruptedError);
+        assert.equal(await py.runPythonAsync('await asyncio.sleep(0, result="usable")'), 'usable');
+      } finally {
+        py.terminate?.();
+      }
+    });
+  }
+
+  test('interrupt() cancels a waiting task in a worker; a busy one restarts the worker', async () => {
+    const py = await loadPythonWorker(quiet);
+    try {
+      await py.exec('import asyncio\nstate = "kept"');
+      const run = py.runPythonAsync('try:\n    await asyncio.sleep(30)\nexcept asyncio.CancelledError:\n    state = "cancelled"\n    raise');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      py.interrupt();
+      await assert.rejects(run, (e) => e instanceof PythonInterruptedError && e.reason === 'interrupt');
+      assert.equal(await py.eval('state'), 'cancelled', 'the worker and its globals stayed');
+      const busy = py.runPythonAsync('await asyncio.sleep(0.01)\nwhile True: pass');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      py.interrupt();
+      await assert.rejects(busy, PythonInterruptedError);
+      await assert.rejects(py.eval('state'), { type: 'NameError' }, 'a fresh worker');
+    } finally {
+      py.terminate();
     }
   });
 });

@@ -1,5 +1,5 @@
 //! Criterion benches of the Wasmtime adapter against the real component:
-//! instantiate + first eval, a trivial eval, host calls, value conversion
+//! instantiate + first eval, a trivial eval, host calls (sync and awaited), value conversion
 //! and instances per second from 1, 2 and 8 threads.
 //!
 //! Run: `cargo bench -p pycomponent --bench runtime` (after `cargo xtask
@@ -71,6 +71,55 @@ fn host_calls(c: &mut Criterion) {
     group.finish();
 }
 
+/// Awaited host calls: `call_async` of a coroutine that awaits an async
+/// host function 1000 times in a row (one guest step per call: the task
+/// hands control to the host and is resumed with the result), 1000 calls
+/// gathered (all in one step), and 1000 whose futures are ready at once.
+fn awaited_host_calls(c: &mut Criterion) {
+    let rt = runtime();
+    // `later` yields to tokio once before it answers, as a future that waits
+    // for I/O does: each call is a real round trip through the host.
+    // `ready` answers at once, which the host gives Python without one.
+    let host =
+        HostModules::new()
+            .async_function("h", "later", |args, _| async move {
+                tokio::task::yield_now().await;
+                Ok(args.into_iter().next().unwrap_or(Value::None))
+            })
+            .async_function("h", "ready", |args, _| async move {
+                Ok(args.into_iter().next().unwrap_or(Value::None))
+            });
+    let mut py = rt.instantiate(host).expect("instantiates");
+    py.exec(concat!(
+        "import asyncio, h\n",
+        "async def awaits(n):\n    for i in range(n):\n        await h.later(i)\n",
+        "async def ready(n):\n    for i in range(n):\n        await h.ready(i)\n",
+        "async def gathered(n):\n    await asyncio.gather(*(h.later(i) for i in range(n)))\n",
+    ))
+    .unwrap()
+    .result
+    .unwrap();
+    let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_time().build().unwrap();
+    let mut group = c.benchmark_group("awaited host call");
+    group.throughput(Throughput::Elements(1000));
+    for (function, name) in
+        [("awaits", "1000 in a row"), ("gathered", "1000 gathered"), ("ready", "1000 ready at once")]
+    {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                tokio.block_on(async {
+                    py.call_async(function, &[Value::Int(1000)], &[])
+                        .await
+                        .expect("no trap")
+                        .result
+                        .expect("runs")
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
 fn conversion(c: &mut Criterion) {
     let rt = runtime();
     let mut py = rt.instantiate(HostModules::new()).expect("instantiates");
@@ -121,5 +170,5 @@ fn concurrency(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, startup, host_calls, conversion, concurrency);
+criterion_group!(benches, startup, host_calls, awaited_host_calls, conversion, concurrency);
 criterion_main!(benches);

@@ -51,13 +51,12 @@ impl From<wire::FileError> for Error {
 impl Instance {
     /// Runs one call of the `files` interface, with the guard and trap
     /// handling of every call.
-    fn file_call<T>(
+    fn file_call<T: Send>(
         &mut self,
-        call: impl FnOnce(&mut Self) -> wasmtime::Result<Result<T, wire::FileError>>,
+        call: impl FnOnce(&mut Self) -> wasmtime::Result<Result<T, wire::FileError>> + Send,
     ) -> Result<T, Error> {
         self.guard()?;
-        let result = call(self).map_err(|e| self.trap(e))?;
-        Ok(result?)
+        Ok(self.in_guest(call)??)
     }
 
     /// Writes a file into the instance's file system, replacing one that
@@ -130,14 +129,12 @@ impl Instance {
     /// The bytes the instance's in-memory tree holds, and its cap.
     pub fn file_system_usage(&mut self) -> Result<(u64, u64), Error> {
         self.guard()?;
-        let files = self.python.pycomponent_python_files();
-        files.call_usage(&mut self.store).map_err(|e| self.trap(e))
+        self.in_guest(|i| i.python.pycomponent_python_files().call_usage(&mut i.store))
     }
 
     /// Sets the cap of the in-memory tree (see [`crate::Limits`]).
     pub(crate) fn set_file_system_capacity(&mut self, bytes: u64) -> Result<(), Error> {
         self.guard()?;
-        let files = self.python.pycomponent_python_files();
-        files.call_set_capacity(&mut self.store, bytes).map_err(|e| self.trap(e))
+        self.in_guest(|i| i.python.pycomponent_python_files().call_set_capacity(&mut i.store, bytes))
     }
 }

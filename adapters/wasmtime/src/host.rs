@@ -1,7 +1,11 @@
 //! The host bridge: [`HostModules`], the Rust functions Python imports as
 //! modules, and the `host` interface of `wit/python.wit` that calls them.
+//! An asynchronous function's future is kept in the instance's
+//! [`PendingCalls`] until an asynchronous call drives it (`crate::async_call`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::bindings::pycomponent::python::{host, types};
@@ -12,10 +16,24 @@ use crate::value::{MalformedValue, Value};
 /// error message (raised in Python as `RuntimeError`) out.
 pub type HostFunction = Arc<dyn Fn(&[Value], &[(String, Value)]) -> Result<Value, String> + Send + Sync>;
 
+/// What an asynchronous host function gives: a future of its value or
+/// error message.
+pub type HostFuture = Pin<Box<dyn Future<Output = Result<Value, String>> + Send>>;
+
+/// An asynchronous host function: owned arguments in (so that the future
+/// can keep them), a [`HostFuture`] out.
+pub type AsyncHostFunction = Arc<dyn Fn(Vec<Value>, Vec<(String, Value)>) -> HostFuture + Send + Sync>;
+
+#[derive(Clone)]
+enum Function {
+    Sync(HostFunction),
+    Async(AsyncHostFunction),
+}
+
 /// Modules of host functions that Python imports like any module.
 #[derive(Clone, Default)]
 pub struct HostModules {
-    modules: BTreeMap<String, BTreeMap<String, HostFunction>>,
+    modules: BTreeMap<String, BTreeMap<String, Function>>,
 }
 
 impl std::fmt::Debug for HostModules {
@@ -34,21 +52,73 @@ impl HostModules {
 
     /// Adds function `function` to module `module` (creating the module).
     pub fn function(
-        mut self,
+        self,
         module: &str,
         function: &str,
         f: impl Fn(&[Value], &[(String, Value)]) -> Result<Value, String> + Send + Sync + 'static,
     ) -> HostModules {
-        self.modules.entry(module.to_string()).or_default().insert(function.to_string(), Arc::new(f));
+        self.add(module, function, Function::Sync(Arc::new(f)))
+    }
+
+    /// Adds asynchronous function `function` to module `module` (creating
+    /// the module): Python gets an awaitable (`await kv.fetch(key)`), and
+    /// the future runs while Python waits, concurrently with the other
+    /// calls it awaits. It can be awaited only in an asynchronous call
+    /// ([`Instance::run_async`](crate::Instance::run_async),
+    /// [`Instance::call_async`](crate::Instance::call_async)); in any
+    /// other, calling it raises a `RuntimeError` that says so. The future
+    /// is dropped (cancelled) when Python stops awaiting it or the call ends.
+    pub fn async_function<F, Fut>(self, module: &str, function: &str, f: F) -> HostModules
+    where
+        F: Fn(Vec<Value>, Vec<(String, Value)>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, String>> + Send + 'static,
+    {
+        let f: AsyncHostFunction = Arc::new(move |args, kwargs| Box::pin(f(args, kwargs)));
+        self.add(module, function, Function::Async(f))
+    }
+
+    fn add(mut self, module: &str, function: &str, f: Function) -> HostModules {
+        self.modules.entry(module.to_string()).or_default().insert(function.to_string(), f);
         self
     }
 }
 
-impl types::Host for HostModules {}
+/// One pending call of an asynchronous host function.
+pub(crate) struct PendingCall {
+    /// `module.function`, for errors.
+    pub(crate) label: String,
+    pub(crate) future: HostFuture,
+}
 
-impl host::Host for HostModules {
+/// The asynchronous host calls an instance's Python awaits, by id.
+#[derive(Default)]
+pub(crate) struct PendingCalls {
+    /// Whether an asynchronous call is running, so that an asynchronous
+    /// function may start.
+    pub(crate) accepting: bool,
+    next_id: u64,
+    pub(crate) calls: HashMap<u64, PendingCall>,
+}
+
+/// The host side of one instance: its host modules and the asynchronous
+/// calls in progress.
+pub(crate) struct HostState {
+    pub(crate) modules: HostModules,
+    pub(crate) pending: PendingCalls,
+}
+
+impl HostState {
+    pub(crate) fn new(modules: HostModules) -> HostState {
+        HostState { modules, pending: PendingCalls::default() }
+    }
+}
+
+impl types::Host for HostState {}
+
+impl host::Host for HostState {
     fn modules(&mut self) -> Vec<host::HostModule> {
         self.modules
+            .modules
             .iter()
             .map(|(name, functions)| host::HostModule {
                 name: name.clone(),
@@ -68,23 +138,70 @@ impl host::Host for HostModules {
         function: String,
         args: Vec<wire::Value>,
         kwargs: Vec<wire::KeywordArgument>,
-    ) -> wasmtime::Result<Result<wire::Value, String>> {
+    ) -> wasmtime::Result<Result<host::Outcome, String>> {
         let (args, kwargs) = decode_arguments(args, kwargs)?;
-        let Some(f) = self.modules.get(&module).and_then(|m| m.get(&function)) else {
+        let Some(f) = self.modules.modules.get(&module).and_then(|m| m.get(&function)) else {
             return Ok(Err(format!("the host has no function {module}.{function}")));
+        };
+        let label = format!("{module}.{function}");
+        let f = match f {
+            Function::Sync(f) => f,
+            Function::Async(f) => return Ok(self.pending.start(label, f, args, kwargs)),
         };
         // A panicking host function is a host error, not a crash of the embedder.
         Ok(match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&args, &kwargs))) {
-            Ok(Ok(value)) => match crate::value::check_size([&value]) {
-                Ok(()) => Ok(value.to_wire()),
-                Err(e) => Err(format!(
-                    "host function {module}.{function} returned {}",
-                    e.trim_start_matches("the ")
-                )),
-            },
-            Ok(Err(message)) => Err(message),
-            Err(_) => Err(format!("host function {module}.{function} panicked")),
+            Ok(result) => checked_result(&label, result).map(|value| host::Outcome::Value(value.to_wire())),
+            Err(_) => Err(format!("host function {label} panicked")),
         })
+    }
+}
+
+impl PendingCalls {
+    /// Starts an asynchronous function: its future is kept under a new id
+    /// that Python awaits. Outside an asynchronous call, an error that says
+    /// to await it.
+    fn start(
+        &mut self,
+        label: String,
+        f: &AsyncHostFunction,
+        args: Vec<Value>,
+        kwargs: Vec<(String, Value)>,
+    ) -> Result<host::Outcome, String> {
+        if !self.accepting {
+            return Err(format!(
+                "{label} is an asynchronous host function: call it as `await {label}(...)` in code \
+                 that an asynchronous call runs (Instance::run_async or call_async); this call is synchronous"
+            ));
+        }
+        // Making the future runs the function's synchronous part, which may panic.
+        let mut future = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(args, kwargs)))
+            .map_err(|_| format!("host function {label} panicked"))?;
+        // A future that is ready at once (a cache hit, say) needs no round
+        // trip through the host. It is polled here only where tokio's
+        // context is (not on the scoped thread of a current-thread runtime);
+        // the real waker comes with the next poll, when the host waits.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+            let polled =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(&mut context)))
+                    .map_err(|_| format!("host function {label} panicked"))?;
+            if let std::task::Poll::Ready(result) = polled {
+                return checked_result(&label, result).map(|value| host::Outcome::Ready(value.to_wire()));
+            }
+        }
+        self.next_id += 1;
+        self.calls.insert(self.next_id, PendingCall { label, future });
+        Ok(host::Outcome::Pending(self.next_id))
+    }
+}
+
+/// A host function's result, with a value too large to send turned into
+/// the error Python sees.
+pub(crate) fn checked_result(label: &str, result: Result<Value, String>) -> Result<Value, String> {
+    let value = result?;
+    match crate::value::check_size([&value]) {
+        Ok(()) => Ok(value),
+        Err(e) => Err(format!("host function {label} returned {}", e.trim_start_matches("the "))),
     }
 }
 
@@ -107,14 +224,39 @@ mod tests {
     use super::*;
     use host::Host as _;
 
-    fn echo() -> HostModules {
-        HostModules::new().function("h", "echo", |args, _| Ok(Value::List(args.to_vec())))
+    fn echo() -> HostState {
+        HostState::new(
+            HostModules::new()
+                .function("h", "echo", |args, _| Ok(Value::List(args.to_vec())))
+                .async_function("h", "later", |args, _| async move { Ok(Value::List(args)) }),
+        )
     }
 
     #[test]
     fn a_call_with_good_arguments_reaches_the_function() {
         let reply = echo().call("h".into(), "echo".into(), vec![Value::Int(7).to_wire()], vec![]).unwrap();
-        assert_eq!(Value::from_wire(reply.unwrap()).unwrap(), Value::List(vec![Value::Int(7)]));
+        let Ok(host::Outcome::Value(value)) = reply else { panic!("a value") };
+        assert_eq!(Value::from_wire(value).unwrap(), Value::List(vec![Value::Int(7)]));
+    }
+
+    #[test]
+    fn an_async_function_is_pending_only_in_an_asynchronous_call() {
+        let mut state = echo();
+        let refused = state.call("h".into(), "later".into(), vec![], vec![]).unwrap().unwrap_err();
+        assert!(refused.contains("`await h.later(...)`"), "{refused}");
+        assert!(state.pending.calls.is_empty());
+        state.pending.accepting = true;
+        // Outside tokio the future is not polled at once: it stays pending.
+        let first = state.call("h".into(), "later".into(), vec![], vec![]).unwrap();
+        let second = state.call("h".into(), "later".into(), vec![], vec![]).unwrap();
+        assert!(matches!((first, second), (Ok(host::Outcome::Pending(1)), Ok(host::Outcome::Pending(2)))));
+        assert_eq!(state.pending.calls[&2].label, "h.later");
+        // Inside it, a future that is ready at once is answered at once.
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let ready =
+            runtime.block_on(async { state.call("h".into(), "later".into(), vec![], vec![]).unwrap() });
+        assert!(matches!(ready, Ok(host::Outcome::Ready(_))));
+        assert_eq!(state.pending.calls.len(), 2);
     }
 
     #[test]
@@ -135,6 +277,6 @@ mod tests {
         let err = echo().call("h".into(), "nope".into(), vec![wire::Value { nodes: vec![] }], vec![]);
         assert!(err.is_err(), "a guest that sends a malformed value is retired whatever it calls");
         let reply = echo().call("h".into(), "nope".into(), vec![], vec![]).unwrap();
-        assert_eq!(reply.unwrap_err(), "the host has no function h.nope");
+        assert_eq!(reply.err().unwrap(), "the host has no function h.nope");
     }
 }

@@ -34,6 +34,7 @@
 use std::path::PathBuf;
 
 pub mod app;
+mod async_call;
 mod bindings;
 mod compiled_cache;
 mod engine;
@@ -47,7 +48,7 @@ pub mod value;
 
 pub use engine::Limits;
 pub use files::{FileError, FileKind, FileStat};
-pub use host::{HostFunction, HostModules};
+pub use host::{AsyncHostFunction, HostFunction, HostFuture, HostModules};
 pub use runtime::{Instance, Mount, Output, PythonError, Reply, Runtime};
 pub use value::Value;
 

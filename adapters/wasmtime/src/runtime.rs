@@ -14,7 +14,7 @@ use crate::Error;
 use crate::bindings::exports::pycomponent::python::interpreter::{Evaluation, Execution};
 use crate::bindings::{self, wire};
 use crate::engine::{EPOCH_TICK, EpochTicker, Limits, MemoryCap, NO_DEADLINE, engine_config, pool_full};
-use crate::host::HostModules;
+use crate::host::{HostModules, HostState};
 use crate::value::{MalformedValue, Value};
 
 /// A Python exception, as a value.
@@ -64,8 +64,8 @@ pub struct Mount {
 pub(crate) struct State {
     wasi: WasiCtx,
     table: ResourceTable,
-    host: HostModules,
-    memory: MemoryCap,
+    pub(crate) host: HostState,
+    pub(crate) memory: MemoryCap,
 }
 
 impl WasiView for State {
@@ -126,7 +126,7 @@ impl Runtime {
             crate::compiled_cache::load_or_compile(&engine, bytes, sha256).map_err(Error::Compile)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(Error::Engine)?;
-        bindings::Python::add_to_linker::<State, HasSelf<HostModules>>(&mut linker, |state| &mut state.host)
+        bindings::Python::add_to_linker::<State, HasSelf<HostState>>(&mut linker, |state| &mut state.host)
             .map_err(Error::Engine)?;
         let ticker = limits.timeout.is_some().then(|| Arc::new(EpochTicker::start(&engine)));
         Ok(Runtime { engine, component, linker, limits, ticker, sources: None })
@@ -172,7 +172,7 @@ impl Runtime {
         let state = State {
             wasi: wasi.build(),
             table: ResourceTable::new(),
-            host,
+            host: HostState::new(host),
             memory: MemoryCap::new(self.limits.memory_bytes),
         };
         let mut store = Store::new(&self.engine, state);
@@ -187,6 +187,7 @@ impl Runtime {
             store,
             python,
             trapped: false,
+            async_open: false,
             timeout: self.limits.timeout,
             _ticker: self.ticker.clone(),
         };
@@ -226,7 +227,11 @@ pub struct Instance {
     /// Set once a call trapped or the guest sent a malformed value: the
     /// guest may be inconsistent, so the instance refuses further calls.
     trapped: bool,
-    timeout: Option<Duration>,
+    /// Set while an asynchronous call waits in the guest: one whose future
+    /// was dropped before it ended leaves it set, and the next call
+    /// cancels it first (`crate::async_call`).
+    pub(crate) async_open: bool,
+    pub(crate) timeout: Option<Duration>,
     /// Keeps the epoch advancing while the instance lives, even when its
     /// runtime has been dropped.
     _ticker: Option<Arc<EpochTicker>>,
@@ -258,6 +263,40 @@ pub(crate) fn check_source(code: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Runs `call`, which calls into the guest, where the WASI functions that
+/// block may do so. wasmtime-wasi's synchronous bindings block on a tokio
+/// runtime for sleeps, polls and host files, which panics on a thread that
+/// is running tokio tasks. So inside a multi-threaded runtime the call runs
+/// in `block_in_place`; inside a current-thread runtime, on a scoped thread
+/// of its own (tens of microseconds more per call); outside tokio, as it is.
+fn outside_async_tasks<R: Send>(call: impl FnOnce() -> R + Send) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Err(_) => call(),
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(call),
+        Ok(_) => std::thread::scope(|scope| match scope.spawn(call).join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }),
+    }
+}
+
+/// The arguments of `call` and `call-async` in their wire form, refused
+/// when they are too large to send.
+pub(crate) fn wire_arguments(
+    args: &[Value],
+    kwargs: &[(&str, Value)],
+) -> Result<(Vec<wire::Value>, Vec<wire::KeywordArgument>), Error> {
+    crate::value::check_size(args.iter().chain(kwargs.iter().map(|(_, v)| v)))
+        .map_err(Error::InvalidInput)?;
+    let args = args.iter().map(Value::to_wire).collect();
+    let kwargs = kwargs
+        .iter()
+        .map(|(name, value)| wire::KeywordArgument { name: name.to_string(), value: value.to_wire() })
+        .collect();
+    Ok((args, kwargs))
+}
+
 /// What a failed call means: a malformed value the guest sent to a host
 /// function, the timeout, the memory cap, or another trap (its source kept).
 fn call_error(error: wasmtime::Error, timeout: Option<Duration>, memory: &MemoryCap) -> Error {
@@ -277,11 +316,33 @@ impl Instance {
         if self.trapped {
             return Err(Error::Trapped);
         }
+        if self.async_open {
+            self.cancel_abandoned_call()?;
+        }
         if let Some(t) = self.timeout {
-            self.store.set_epoch_deadline((t.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64 + 1);
+            self.arm_timeout(t);
         }
         self.store.data_mut().memory.hit = false;
         Ok(())
+    }
+
+    /// Lets the guest run for `time` from now before the epoch stops it.
+    pub(crate) fn arm_timeout(&mut self, time: Duration) {
+        self.store.set_epoch_deadline((time.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64 + 1);
+    }
+
+    /// Runs one call into the guest (see [`outside_async_tasks`]); a trap
+    /// retires the instance.
+    pub(crate) fn in_guest<R: Send>(
+        &mut self,
+        call: impl FnOnce(&mut Instance) -> wasmtime::Result<R> + Send,
+    ) -> Result<R, Error> {
+        outside_async_tasks(|| call(self)).map_err(|e| self.trap(e))
+    }
+
+    /// Makes the instance refuse further calls with [`Error::Trapped`].
+    pub(crate) fn retire(&mut self) {
+        self.trapped = true;
     }
 
     /// The error of a call that failed; the instance is retired, as the
@@ -293,7 +354,7 @@ impl Instance {
 
     /// The reply of a call that returns a value. A malformed value retires
     /// the instance (see [`Error::MalformedValue`]).
-    fn evaluation(&mut self, e: Evaluation) -> Result<Reply<Value>, Error> {
+    pub(crate) fn evaluation(&mut self, e: Evaluation) -> Result<Reply<Value>, Error> {
         let result = match e.result {
             Ok(v) => Ok(Value::from_wire(v).map_err(|malformed| {
                 self.trapped = true;
@@ -312,8 +373,8 @@ impl Instance {
     pub fn eval(&mut self, expression: &str) -> Result<Reply<Value>, Error> {
         self.guard()?;
         check_source(expression)?;
-        let r = self.python.pycomponent_python_interpreter().call_eval(&mut self.store, expression);
-        let r = r.map_err(|e| self.trap(e))?;
+        let r =
+            self.in_guest(|i| i.python.pycomponent_python_interpreter().call_eval(&mut i.store, expression))?;
         self.evaluation(r)
     }
 
@@ -321,8 +382,8 @@ impl Instance {
     pub fn exec(&mut self, code: &str) -> Result<Reply<()>, Error> {
         self.guard()?;
         check_source(code)?;
-        let r = self.python.pycomponent_python_interpreter().call_exec(&mut self.store, code);
-        Ok(Self::execution(r.map_err(|e| self.trap(e))?))
+        let r = self.in_guest(|i| i.python.pycomponent_python_interpreter().call_exec(&mut i.store, code))?;
+        Ok(Self::execution(r))
     }
 
     /// Executes statements in `__main__`; when the last statement is an
@@ -331,8 +392,7 @@ impl Instance {
     pub fn run(&mut self, code: &str) -> Result<Reply<Value>, Error> {
         self.guard()?;
         check_source(code)?;
-        let r = self.python.pycomponent_python_interpreter().call_run(&mut self.store, code);
-        let r = r.map_err(|e| self.trap(e))?;
+        let r = self.in_guest(|i| i.python.pycomponent_python_interpreter().call_run(&mut i.store, code))?;
         self.evaluation(r)
     }
 
@@ -344,37 +404,29 @@ impl Instance {
         kwargs: &[(&str, Value)],
     ) -> Result<Reply<Value>, Error> {
         self.guard()?;
-        crate::value::check_size(args.iter().chain(kwargs.iter().map(|(_, v)| v)))
-            .map_err(Error::InvalidInput)?;
-        let args: Vec<wire::Value> = args.iter().map(Value::to_wire).collect();
-        let kwargs: Vec<wire::KeywordArgument> = kwargs
-            .iter()
-            .map(|(name, value)| wire::KeywordArgument { name: name.to_string(), value: value.to_wire() })
-            .collect();
-        let r =
-            self.python.pycomponent_python_interpreter().call_call(&mut self.store, function, &args, &kwargs);
-        let r = r.map_err(|e| self.trap(e))?;
+        let (args, kwargs) = wire_arguments(args, kwargs)?;
+        let r = self.in_guest(|i| {
+            i.python.pycomponent_python_interpreter().call_call(&mut i.store, function, &args, &kwargs)
+        })?;
         self.evaluation(r)
     }
 
     /// Imports a module.
     pub fn import_module(&mut self, name: &str) -> Result<Reply<()>, Error> {
         self.guard()?;
-        let r = self.python.pycomponent_python_interpreter().call_import_module(&mut self.store, name);
-        Ok(Self::execution(r.map_err(|e| self.trap(e))?))
+        let r = self
+            .in_guest(|i| i.python.pycomponent_python_interpreter().call_import_module(&mut i.store, name))?;
+        Ok(Self::execution(r))
     }
 
     /// Adds a user module from source so that `import name` finds it.
     pub fn add_module(&mut self, name: &str, source: &str, is_package: bool) -> Result<Reply<()>, Error> {
         self.guard()?;
         check_source(source)?;
-        let r = self.python.pycomponent_python_interpreter().call_add_module(
-            &mut self.store,
-            name,
-            source,
-            is_package,
-        );
-        Ok(Self::execution(r.map_err(|e| self.trap(e))?))
+        let r = self.in_guest(|i| {
+            i.python.pycomponent_python_interpreter().call_add_module(&mut i.store, name, source, is_package)
+        })?;
+        Ok(Self::execution(r))
     }
 
     /// Installs a pure-Python wheel (its bytes; `filename` names it in

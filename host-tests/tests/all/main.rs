@@ -1,5 +1,6 @@
 //! The integration tests: one binary, a module per area.
 
+mod async_calls;
 mod component;
 mod contract;
 mod cpython;

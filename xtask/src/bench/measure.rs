@@ -172,6 +172,14 @@ pub fn node_startup(js_dir: &Path, runs: usize) -> Result<serde_json::Value> {
     serde_json::from_str(text.trim()).context("bench/startup.mjs printed no JSON")
 }
 
+/// Microseconds per host call in Node, by kind (`bench/host-calls.mjs`).
+pub fn node_host_calls(js_dir: &Path, runs: usize) -> Result<BTreeMap<String, f64>> {
+    let text = shell::output(
+        Command::new("node").arg("bench/host-calls.mjs").arg(runs.to_string()).current_dir(js_dir),
+    )?;
+    serde_json::from_str(text.trim()).context("bench/host-calls.mjs printed no JSON")
+}
+
 /// One criterion estimate: the median time per iteration in nanoseconds with
 /// its 95% confidence interval, and the elements per iteration if declared.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]

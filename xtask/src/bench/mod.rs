@@ -62,6 +62,10 @@ pub struct Results {
     pub sizes: BTreeMap<String, (u64, u64, u64)>,
     /// Node start-up (import to first result), milliseconds, by project.
     pub node_startup: BTreeMap<String, Summary>,
+    /// Host calls in Node, microseconds per call: `sync`, `awaited` (in a
+    /// row) and `gathered` (`bench/host-calls.mjs`).
+    #[serde(default)]
+    pub node_host_calls: BTreeMap<String, f64>,
     /// The hello app under load, by server (see `edge::SERVERS`).
     #[serde(default)]
     pub http: BTreeMap<String, edge::HttpLoad>,
@@ -190,6 +194,9 @@ pub fn run(effort: Effort) -> Result<()> {
     }
     sizes.insert("component".into(), file_sizes(&component)?);
 
+    eprintln!("==> bench: host calls in Node, sync and awaited");
+    let node_host_calls = measure::node_host_calls(&js_dir, effort.node_runs)?;
+
     let http = edge::measure(&cli, &wasmtime_cli, &native, effort.http_seconds)?;
 
     let results = Results {
@@ -202,6 +209,7 @@ pub fn run(effort: Effort) -> Result<()> {
         memory,
         sizes,
         node_startup,
+        node_host_calls,
         http,
     };
     let out = root.join("docs/benchmarks");

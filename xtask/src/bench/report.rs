@@ -114,6 +114,17 @@ fn targets(w: &mut String, r: &Results) {
             verdict_at_most(per_call, 5.0)
         );
     }
+    if let (Some((awaited, _, _)), Some((sync, _, _))) =
+        (estimate_us(r, "awaited host call/1000 in a row"), estimate_us(r, "host call/1000 round trips"))
+    {
+        let ratio = awaited / sync;
+        let _ = writeln!(
+            w,
+            "| awaited host call round trip | ≤ 3× a sync host call | {:.2} µs = {ratio:.1}× | {} |",
+            awaited / 1000.0,
+            verdict_at_most(ratio, 3.0)
+        );
+    }
     if let Some(g) = geomean(r, "component") {
         let _ = writeln!(
             w,
@@ -282,6 +293,21 @@ fn memory_and_size(w: &mut String, r: &Results) {
     );
     for (project, s) in &r.node_startup {
         let _ = writeln!(w, "| {project} | {} |", ms(s));
+    }
+    let calls = &r.node_host_calls;
+    if let (Some(sync), Some(awaited), Some(gathered)) =
+        (calls.get("sync"), calls.get("awaited"), calls.get("gathered"))
+    {
+        let _ = writeln!(
+            w,
+            "\nHost calls on the main thread (`bench/host-calls.mjs`), median per call of 1000: a synchronous JS \
+             function, a Promise-returning one awaited 1000 times in a row (each await goes back to JS and resumes \
+             Python), and 1000 gathered.\n\n| call | per call | vs sync |\n|---|---|---|\n\
+             | sync | {sync:.1} µs | 1× |\n| awaited in a row | {awaited:.1} µs | {:.1}× |\n\
+             | awaited, 1000 gathered | {gathered:.1} µs | {:.1}× |",
+            awaited / sync,
+            gathered / sync
+        );
     }
     let _ = writeln!(w);
     http_section(w, r);

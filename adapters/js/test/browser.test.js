@@ -104,6 +104,37 @@ test('FS.syncfs keeps a directory in IndexedDB for the next interpreter', async 
   assert.deepEqual(result, ['kept', [0, 1, 2, 3, 4], false, ['sub']]);
 });
 
+test('runPythonAsync awaits the page\'s Promises concurrently, on the main thread and in a worker', async () => {
+  const result = await page.evaluate(async () => {
+    const { loadPython, loadPythonWorker } = await import('/adapters/js/src/index.js');
+    const quiet = { stdout() {}, stderr() {} };
+    const figures = {};
+    for (const [where, load] of [['main', loadPython], ['worker', loadPythonWorker]]) {
+      const py = await load(quiet);
+      py.registerJsModule('page', {
+        later: (value) => new Promise((resolve) => setTimeout(() => resolve(value), 200)),
+        title: async () => document.title,
+      });
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 10);
+      const started = performance.now();
+      const values = await py.runPythonAsync(
+        'import asyncio, page\nvalues = await asyncio.gather(*(page.later(i) for i in range(10)))\n[sum(values), len(await page.title()) > 0]',
+      );
+      figures[where] = { values, ms: performance.now() - started, ticks };
+      clearInterval(ticker);
+      py.terminate?.();
+    }
+    return figures;
+  });
+  for (const where of ['main', 'worker']) {
+    const { values, ms, ticks } = result[where];
+    assert.deepEqual(values, [45, true], where);
+    assert.ok(ms < 1500, `${where}: ten 200 ms Promises took ${ms} ms`);
+    assert.ok(ticks >= 5, `${where}: the page's event loop ran meanwhile (${ticks} ticks)`);
+  }
+});
+
 test('Stop ends a stuck run in the worker; the page stays responsive', async () => {
   await page.check('input[name=where][value=worker]');
   await page.fill('#code', 'while True: pass');

@@ -21,7 +21,7 @@ run is in the loop's tasks.
 
 import asyncio
 import sys
-import threading
+from threading import get_ident as _get_ident
 import time
 from asyncio import base_events, events
 
@@ -103,7 +103,10 @@ class AsyncRun:
         hooks = _enter(loop)
         try:
             while True:
-                loop._run_once()
+                if loop._scheduled or loop._debug:
+                    loop._run_once()
+                else:
+                    _run_ready(loop)
                 if self.task.done():
                     break
                 if loop._ready:
@@ -164,15 +167,28 @@ class AsyncRun:
         return ("done", self.finish(task.result()))
 
 
+def _run_ready(loop):
+    """``_run_once`` for a loop with no timers, outside debug mode: there
+    is nothing to select and nothing due, so one iteration runs the
+    callbacks that are ready now (each step round trip goes through here)."""
+    ready = loop._ready
+    for _ in range(len(ready)):
+        handle = ready.popleft()
+        if not handle._cancelled:
+            handle._run()
+
+
 def _enter(loop):
     """Puts the loop in the running state for one step, as ``run_forever``
     does; gives what ``_leave`` restores."""
-    loop._check_closed()
-    loop._check_running()
-    loop._set_coroutine_origin_tracking(loop._debug)
+    if loop._closed or loop._thread_id is not None or events._get_running_loop() is not None:
+        loop._check_closed()
+        loop._check_running()
+    if loop._debug:
+        loop._set_coroutine_origin_tracking(True)
     hooks = sys.get_asyncgen_hooks()
-    loop._thread_id = threading.get_ident()
-    sys.set_asyncgen_hooks(firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook)
+    loop._thread_id = _get_ident()
+    sys.set_asyncgen_hooks(loop._asyncgen_firstiter_hook, loop._asyncgen_finalizer_hook)
     loop._selector.driven = True
     events._set_running_loop(loop)
     return hooks
@@ -182,7 +198,8 @@ def _leave(loop, hooks):
     loop._selector.driven = False
     loop._thread_id = None
     events._set_running_loop(None)
-    loop._set_coroutine_origin_tracking(False)
+    if loop._debug:
+        loop._set_coroutine_origin_tracking(False)
     sys.set_asyncgen_hooks(*hooks)
 
 

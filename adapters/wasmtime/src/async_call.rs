@@ -6,7 +6,8 @@
 //! holding a thread, so many instances can wait at once.
 
 use std::collections::HashMap;
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -84,6 +85,13 @@ impl Instance {
     ) -> Result<Reply<Value>, Error> {
         self.guard()?;
         let deadline = self.timeout.map(|timeout| Instant::now() + timeout);
+        // One timer for the whole call, not one per wait.
+        let mut timed_out = std::pin::pin!(async move {
+            match deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        });
         self.store.data_mut().host.pending.accepting = true;
         self.async_open = true;
         let mut progress = self.step(first)?;
@@ -95,7 +103,7 @@ impl Instance {
                 }
                 Progress::Waiting(waiting) => waiting,
             };
-            let completions = match self.wait(waiting, deadline).await {
+            let completions = match self.wait(waiting, timed_out.as_mut()).await {
                 Wake::Resume(completions) => completions,
                 Wake::TimedOut => return Err(self.cancel_after_timeout()),
             };
@@ -124,9 +132,9 @@ impl Instance {
     }
 
     /// Waits, without blocking, until a host call Python awaits finishes,
-    /// the guest's timer is due, or the call's deadline passes. Pending
+    /// the guest's timer is due, or the call's deadline passes (`timed_out`). Pending
     /// calls Python no longer awaits are dropped first.
-    async fn wait(&mut self, waiting: Waiting, deadline: Option<Instant>) -> Wake {
+    async fn wait(&mut self, waiting: Waiting, timed_out: Pin<&mut impl Future<Output = ()>>) -> Wake {
         let pending = &mut self.store.data_mut().host.pending.calls;
         pending.retain(|id, _| waiting.calls.contains(id));
         let unknown: Vec<Completion> = waiting
@@ -138,12 +146,16 @@ impl Instance {
         if !unknown.is_empty() {
             return Wake::Resume(unknown);
         }
-        let wake = waiting.wake_after_ns.map(|ns| Instant::now() + Duration::from_nanos(ns));
-        let never = Instant::now() + Duration::from_secs(86_400 * 365);
+        let timer = async move {
+            match waiting.wake_after_ns {
+                Some(ns) => tokio::time::sleep(Duration::from_nanos(ns)).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             completions = poll_fn(|cx| poll_calls(pending, cx)) => Wake::Resume(completions),
-            () = tokio::time::sleep_until(wake.unwrap_or(never)), if wake.is_some() => Wake::Resume(Vec::new()),
-            () = tokio::time::sleep_until(deadline.unwrap_or(never)), if deadline.is_some() => Wake::TimedOut,
+            () = timer => Wake::Resume(Vec::new()),
+            () = timed_out => Wake::TimedOut,
         }
     }
 

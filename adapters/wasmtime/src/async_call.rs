@@ -93,7 +93,6 @@ impl Instance {
             }
         });
         self.store.data_mut().host.pending.accepting = true;
-        self.async_open = true;
         let mut progress = self.step(first)?;
         loop {
             let waiting = match progress {
@@ -204,7 +203,6 @@ impl Instance {
         let pending = &mut self.store.data_mut().host.pending;
         pending.accepting = false;
         pending.calls.clear();
-        self.async_open = false;
     }
 }
 

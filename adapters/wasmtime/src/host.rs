@@ -93,8 +93,10 @@ pub(crate) struct PendingCall {
 /// The asynchronous host calls an instance's Python awaits, by id.
 #[derive(Default)]
 pub(crate) struct PendingCalls {
-    /// Whether an asynchronous call is running, so that an asynchronous
-    /// function may start.
+    /// Whether an asynchronous call is open in the guest (from its first
+    /// step until it is done or cancelled): asynchronous functions may start
+    /// only then, and a call left open by a dropped future is cancelled
+    /// before the instance's next call.
     pub(crate) accepting: bool,
     next_id: u64,
     pub(crate) calls: HashMap<u64, PendingCall>,
@@ -143,12 +145,14 @@ impl host::Host for HostState {
         let Some(f) = self.modules.modules.get(&module).and_then(|m| m.get(&function)) else {
             return Ok(Err(format!("the host has no function {module}.{function}")));
         };
-        let label = format!("{module}.{function}");
         let f = match f {
             Function::Sync(f) => f,
-            Function::Async(f) => return Ok(self.pending.start(label, f, args, kwargs)),
+            Function::Async(f) => {
+                return Ok(self.pending.start(format!("{module}.{function}"), f, args, kwargs));
+            }
         };
         // A panicking host function is a host error, not a crash of the embedder.
+        let label = format_args!("{module}.{function}");
         Ok(match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&args, &kwargs))) {
             Ok(result) => checked_result(&label, result).map(|value| host::Outcome::Value(value.to_wire())),
             Err(_) => Err(format!("host function {label} panicked")),
@@ -197,7 +201,11 @@ impl PendingCalls {
 
 /// A host function's result, with a value too large to send turned into
 /// the error Python sees.
-pub(crate) fn checked_result(label: &str, result: Result<Value, String>) -> Result<Value, String> {
+/// `label` names the function (`module.function`); it is formatted only for an error.
+pub(crate) fn checked_result(
+    label: &dyn std::fmt::Display,
+    result: Result<Value, String>,
+) -> Result<Value, String> {
     let value = result?;
     match crate::value::check_size([&value]) {
         Ok(()) => Ok(value),

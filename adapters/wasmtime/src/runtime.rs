@@ -187,7 +187,6 @@ impl Runtime {
             store,
             python,
             trapped: false,
-            async_open: false,
             timeout: self.limits.timeout,
             _ticker: self.ticker.clone(),
         };
@@ -227,10 +226,6 @@ pub struct Instance {
     /// Set once a call trapped or the guest sent a malformed value: the
     /// guest may be inconsistent, so the instance refuses further calls.
     trapped: bool,
-    /// Set while an asynchronous call waits in the guest: one whose future
-    /// was dropped before it ended leaves it set, and the next call
-    /// cancels it first (`crate::async_call`).
-    pub(crate) async_open: bool,
     pub(crate) timeout: Option<Duration>,
     /// Keeps the epoch advancing while the instance lives, even when its
     /// runtime has been dropped.
@@ -316,7 +311,9 @@ impl Instance {
         if self.trapped {
             return Err(Error::Trapped);
         }
-        if self.async_open {
+        // An asynchronous call whose future was dropped before it ended is
+        // still open in the guest: it is cancelled first (`crate::async_call`).
+        if self.store.data().host.pending.accepting {
             self.cancel_abandoned_call()?;
         }
         if let Some(t) = self.timeout {

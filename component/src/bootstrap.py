@@ -345,6 +345,10 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
             # WASI has no selector loop: asyncio.run gets the component's
             # (event_loop.py, added by interp.rs as _pycomponent_asyncio).
             importlib.import_module("_pycomponent_asyncio").install()
+        elif module.__spec__.name == "http.client":
+            # WASI has no sockets: connections go through the host's HTTP
+            # client (http_client.py, added by interp.rs as _pycomponent_http).
+            importlib.import_module("_pycomponent_http").install_http_client(module)
 
 
 class _MemoryResources:

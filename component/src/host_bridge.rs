@@ -15,20 +15,31 @@ use crate::pycomponent::python::types::KeywordArgument;
 /// stand-ins. The host is asked for its modules only at run time: while the
 /// snapshot is made there is no host.
 pub(crate) fn install(module: &Owned) -> PyResult<()> {
-    let functions: [(&CStr, ffi::PyCFunction, _, &CStr); 2] = [
-        (
-            c"_host_call",
-            host_call,
-            ffi::METH_VARARGS,
-            c"_host_call(module, function, args, kwargs): calls a host function.",
-        ),
-        (
-            c"_host_modules",
-            host_modules,
-            ffi::METH_NOARGS,
-            c"_host_modules(): the host's modules, as [(name, [function, ...]), ...].",
-        ),
-    ];
+    install_functions(
+        module,
+        [
+            (
+                c"_host_call",
+                host_call,
+                ffi::METH_VARARGS,
+                c"_host_call(module, function, args, kwargs): calls a host function.",
+            ),
+            (
+                c"_host_modules",
+                host_modules,
+                ffi::METH_NOARGS,
+                c"_host_modules(): the host's modules, as [(name, [function, ...]), ...].",
+            ),
+        ],
+    )
+}
+
+/// A C function for `install_functions`: name, entry point, calling
+/// convention (`METH_*`) and docstring.
+pub(crate) type FunctionDef = (&'static CStr, ffi::PyCFunction, std::ffi::c_int, &'static CStr);
+
+/// Sets each C function of `functions` as an attribute of `module`.
+pub(crate) fn install_functions<const N: usize>(module: &Owned, functions: [FunctionDef; N]) -> PyResult<()> {
     for (name, meth, flags, doc) in functions {
         // CPython keeps a pointer to the definition for the function's
         // lifetime, which is the interpreter's: it is leaked on purpose.
@@ -51,7 +62,7 @@ pub(crate) fn install(module: &Owned) -> PyResult<()> {
 /// Runs `body` as the body of a C function called by the interpreter: a
 /// value is returned as a new reference, an exception is set and NULL
 /// returned.
-fn c_function(body: impl FnOnce() -> PyResult<Owned>) -> *mut PyObject {
+pub(crate) fn c_function(body: impl FnOnce() -> PyResult<Owned>) -> *mut PyObject {
     match body() {
         Ok(result) => result.into_ptr(),
         Err(err) => {

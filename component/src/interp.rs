@@ -18,6 +18,21 @@ const BOOTSTRAP: &str = include_str!("bootstrap.py");
 /// `_pycomponent_asyncio`.
 const EVENT_LOOP: &str = include_str!("event_loop.py");
 
+/// Python's HTTP client over the embedder's (see that file), added as
+/// module `_pycomponent_http`.
+const HTTP_CLIENT: &str = include_str!("http_client.py");
+
+/// The package `pycomponent` of the interpreter world.
+#[cfg(not(feature = "http"))]
+const PYCOMPONENT_PACKAGE: &str =
+    "\"\"\"What pycomponent adds to Python: `pycomponent.http`, outgoing HTTP.\"\"\"\n";
+
+/// `pycomponent.http` of the interpreter world: outgoing HTTP.
+#[cfg(not(feature = "http"))]
+const PYCOMPONENT_HTTP: &str = "\"\"\"Outgoing HTTP through the host: `await fetch(url, ...)`, `request(...)`.\"\"\"\n\
+from _pycomponent_http import *\n\
+from _pycomponent_http import __all__\n";
+
 static START: Once = Once::new();
 
 /// Starts CPython and runs the bootstrap, once per instance. A failure is
@@ -51,14 +66,22 @@ fn run_bootstrap() -> PyResult<()> {
     let builtins = py::import(c"builtins")?;
     py::dict_set(&globals, &py::str("__builtins__")?, &builtins)?;
     py::run_string(BOOTSTRAP, SourceKind::Statements, &globals)?;
-    call_helper(
-        "add_module",
-        &[&py::str("_pycomponent_asyncio")?, &py::str(EVENT_LOOP)?, &py::bool(false)?],
-    )?;
+    let add = |name: &str, source: &str, is_package: bool| {
+        call_helper("add_module", &[&py::str(name)?, &py::str(source)?, &py::bool(is_package)?])
+    };
+    add("_pycomponent_asyncio", EVENT_LOOP, false)?;
+    add("_pycomponent_http", HTTP_CLIENT, false)?;
     // An HTTP app has no host functions: Python's stand-ins stay, so
     // that `import` finds no host modules and a host call raises.
     #[cfg(not(feature = "http"))]
-    crate::host_bridge::install(&module)?;
+    {
+        crate::host_bridge::install(&module)?;
+        crate::http_client::install(&module)?;
+        // An HTTP app's `pycomponent.http` is http.py, which adds the app's
+        // request and response types to these.
+        add("pycomponent", PYCOMPONENT_PACKAGE, true)?;
+        add("pycomponent.http", PYCOMPONENT_HTTP, false)?;
+    }
     Ok(())
 }
 

@@ -16,6 +16,8 @@ mod files;
 mod host_bridge;
 #[cfg(feature = "http")]
 mod http;
+#[cfg(not(feature = "http"))]
+mod http_client;
 mod interp;
 mod py;
 mod vfs;

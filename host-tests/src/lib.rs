@@ -8,6 +8,7 @@ use std::path::PathBuf;
 pub mod fuzz;
 pub mod http_client;
 pub mod regrtest;
+pub mod upstream;
 
 /// xorshift64*: small, deterministic, good enough to vary test data from a
 /// fixed, printable seed.

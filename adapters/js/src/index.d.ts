@@ -129,6 +129,19 @@ export interface LoadPythonOptions {
    * numbers only).
    */
   stdlibSources?: boolean | string | URL | Uint8Array | ArrayBuffer;
+  /**
+   * The outgoing HTTP requests Python may make (`await pycomponent.http.fetch(url)` in
+   * runPythonAsync), as grants of scheme, host and port: `https://api.example.com` (its default
+   * port), `https://*.example.org:8443` (subdomains), `http://127.0.0.1:*`, `*://*:*` (everything).
+   * Default: none; a request raises `PermissionError` naming the grant it needs.
+   */
+  allowHttp?: string[];
+  /** The longest one request may take, in milliseconds (default: 30 000). */
+  httpTimeout?: number;
+  /** The largest response body accepted, in bytes (default: 16 MiB). */
+  maxResponseBytes?: number;
+  /** The most requests one call may make (default: 100). */
+  maxRequestsPerCall?: number;
 }
 
 /** What FS.stat tells of a path. */

@@ -3,6 +3,7 @@
 // Pyodide-like API over the component's `interpreter` interface.
 
 import { ASYNC_METHODS, defineExportMethods, INSTALL_WHEEL, wheelSource } from './api.js';
+import { httpClientImport } from './http-client.js';
 import { drive, isThenable, notAwaitable, PendingCalls, TIMED_OUT } from './async-calls.js';
 import { PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
 import { FileSystem } from './fs.js';
@@ -177,6 +178,7 @@ export class Python {
   #failure = null; // the trap or malformed value that retired this interpreter
   #busy = false;
   #pending;
+  #http; // the http-client import: its per-call count starts at each call
   #asyncQueue = Promise.resolve(); // asynchronous calls run one at a time
 
   /**
@@ -188,8 +190,9 @@ export class Python {
   FS = new FileSystem((name, ...args) => this.call(name, ...args));
 
   /** @internal Use loadPython. */
-  constructor(exports, stdout, stderr, jsModules, hostFault, pending = new PendingCalls()) {
+  constructor(exports, stdout, stderr, jsModules, hostFault, pending = new PendingCalls(), http = null) {
     this.#exports = exports;
+    this.#http = http;
     this.#stdout = stdout;
     this.#stderr = stderr;
     this.#jsModules = jsModules;
@@ -203,6 +206,7 @@ export class Python {
   }
 
   #callExport(method, args) {
+    this.#http?.beginCall();
     const reply = this.#finish(this.#enter(method.export, method.args(...args)));
     if (method.reply === 'nothing') return undefined;
     return this.#decode(reply);
@@ -230,6 +234,7 @@ export class Python {
     const run = async () => {
       const timeout = options.timeout ?? Infinity;
       const deadline = Number.isFinite(timeout) ? performance.now() + timeout : Infinity;
+      this.#http?.beginCall(true);
       const step = (name, stepArgs) => {
         this.#pending.accepting = true;
         try {
@@ -326,14 +331,15 @@ export function outputSink(option, fallback) {
 
 /**
  * Instantiates the component: the raw `interpreter` exports, with the sandboxed
- * WASI and the given `pycomponent:python/host` import.
+ * WASI and the given `pycomponent:python/host` and `http-client` imports.
  * @param {{ wasm?: any, indexURL?: string | URL, fileSystemBytes?: number, sourcesBytes?: Uint8Array }} options
  *   where the core wasm comes from, the cap of the in-memory file system, and the stdlib sources
  *   (see stdlibSources)
  * @param {{ modules: () => any[], call: (...args: any[]) => any }} host
  * @param {{ stdout: LineBuffer, stderr: LineBuffer }} sinks where C-level writes to fds 1 and 2 go
+ * @param {object} http the `pycomponent:python/http-client` import (http-client.js)
  */
-export async function instantiateInterpreter(options, host, sinks) {
+export async function instantiateInterpreter(options, host, sinks, http) {
   const decoder = (sink) => {
     const text = new TextDecoder();
     return (bytes) => sink.write(text.decode(bytes, { stream: true }));
@@ -341,6 +347,7 @@ export async function instantiateInterpreter(options, host, sinks) {
   const imports = {
     ...sandboxWasi({ stdout: decoder(sinks.stdout), stderr: decoder(sinks.stderr) }),
     'pycomponent:python/host': host,
+    'pycomponent:python/http-client': http,
   };
   // jco's module is parsed while V8 compiles the core wasm in the background.
   const main = coreModule(MAIN_MODULE, options);
@@ -414,7 +421,8 @@ export async function loadPython(options = {}) {
   const hostFault = { error: null };
   const pending = new PendingCalls();
   const host = hostImport(jsModules, hostFault, pending);
+  const http = httpClientImport(options, pending);
   const sourcesBytes = await stdlibSources(options);
-  const exports = await instantiateInterpreter({ ...options, sourcesBytes }, host, { stdout, stderr });
-  return new Python(exports, stdout, stderr, jsModules, hostFault, pending);
+  const exports = await instantiateInterpreter({ ...options, sourcesBytes }, host, { stdout, stderr }, http);
+  return new Python(exports, stdout, stderr, jsModules, hostFault, pending, http);
 }

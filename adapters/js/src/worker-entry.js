@@ -5,6 +5,7 @@
 
 import { drive, PendingCalls } from './async-calls.js';
 import { receive } from './host-channel.js';
+import { httpClientImport } from './http-client.js';
 import { instantiateInterpreter, LineBuffer } from './python.js';
 import { INSTALL_WHEEL } from './api.js';
 import { decodeJson, toWire } from './values.js';
@@ -19,6 +20,7 @@ const onMessage = (handler) => {
 
 let interpreter = null;
 let channel = null;
+let http = null; // the http-client import, made from the options at init
 const jsModules = new Map(); // name -> function names
 // Host calls Python awaits; each settles when the main thread posts its completion.
 const pending = new PendingCalls();
@@ -43,6 +45,14 @@ const host = {
   },
 };
 
+/** A synchronous request: the main thread fetches it while this thread waits. */
+function sendThroughMainThread(url, request, ms, maxBytes) {
+  post({ type: 'http-send', url, request, ms, maxBytes });
+  const answer = decodeJson(receive(channel));
+  if (!answer.ok) throw answer.value;
+  return answer.value;
+}
+
 // C-level writes to fds 1 and 2 (Python's own output is captured per call).
 const sinks = {
   stdout: new LineBuffer((line) => post({ type: 'output', stdout: `${line}\n`, stderr: '' })),
@@ -50,6 +60,7 @@ const sinks = {
 };
 
 function invoke(method, args) {
+  http?.beginCall();
   return finish(interpreter[method](...args));
 }
 
@@ -69,6 +80,7 @@ async function callAsync(message) {
     }
   };
   const cancelled = new Promise((resolve) => (cancelAsync = resolve));
+  http?.beginCall(true);
   try {
     const done = await drive(step, message.method, message.args, pending, { cancelled });
     if (!done.unwound) {
@@ -88,7 +100,8 @@ async function callAsync(message) {
 async function init(message) {
   channel = message.channel;
   for (const [name, functions] of message.jsModules) jsModules.set(name, functions);
-  interpreter = await instantiateInterpreter(message.options, host, sinks);
+  http = httpClientImport(message.options, pending, channel ? sendThroughMainThread : undefined);
+  interpreter = await instantiateInterpreter(message.options, host, sinks, http);
   for (const [name, source, isPackage] of message.sources) {
     const result = invoke('addModule', [name, source, isPackage]);
     if (result.tag === 'err') throw new Error(`re-adding module ${name}: ${result.val.message}`);

@@ -3,6 +3,7 @@
 // not block the page, and a run can be stopped by a timeout or interrupt(),
 // which end the worker and start a fresh one.
 
+import { asHttpError, fetchWhole, HttpPolicy } from './http-client.js';
 import { ASYNC_METHODS, defineExportMethods, INSTALL_WHEEL, wheelSource } from './api.js';
 import { CANCEL_GRACE_MS, isThenable } from './async-calls.js';
 import { canShareMemory, createChannel, send } from './host-channel.js';
@@ -54,6 +55,10 @@ function workerOptions(options, module, sourcesBytes) {
     indexURL: options.indexURL === undefined ? undefined : String(options.indexURL),
     fileSystemBytes: options.fileSystemBytes,
     sourcesBytes,
+    allowHttp: options.allowHttp,
+    httpTimeout: options.httpTimeout,
+    maxResponseBytes: options.maxResponseBytes,
+    maxRequestsPerCall: options.maxRequestsPerCall,
   };
 }
 
@@ -67,6 +72,7 @@ function workerOptions(options, module, sourcesBytes) {
  */
 export class PythonWorker {
   #options;
+  #httpPolicy = null; // the grants, for the final URL of a request the main thread fetches
   #module;
   #stdout;
   #stderr;
@@ -164,6 +170,9 @@ export class PythonWorker {
       case 'host-call':
         this.#answerHostCall(generation, message);
         break;
+      case 'http-send':
+        this.#answerHttpSend(generation, message);
+        break;
       case 'reply': {
         const pending = generation.pending;
         if (!pending || pending.id !== message.id) break;
@@ -235,6 +244,16 @@ export class PythonWorker {
       }
     }
     if (generation === this.#generation) await send(generation.channel, encodeJson(result));
+  }
+
+  /** Fetches a synchronous request of the worker's Python, which waits for it (http-client.js). */
+  async #answerHttpSend(generation, { url, request, ms, maxBytes }) {
+    this.#httpPolicy ??= new HttpPolicy(this.#options.allowHttp ?? []);
+    const answer = await fetchWhole(new URL(url), request, ms, maxBytes, this.#httpPolicy).then(
+      (value) => ({ ok: true, value }),
+      (error) => ({ ok: false, value: asHttpError(error, request) }),
+    );
+    if (generation === this.#generation) await send(generation.channel, encodeJson(answer));
   }
 
   /** Replaces the worker by a fresh one (its start failures surface at the next call). */
@@ -367,6 +386,7 @@ function interruption(reason, text) {
  * @returns {Promise<PythonWorker>}
  */
 export async function loadPythonWorker(options = {}) {
+  new HttpPolicy(options.allowHttp ?? []); // a malformed grant fails here, not in the worker
   const [module, sourcesBytes] = await Promise.all([coreModule('pycomponent.core.wasm', options), stdlibSources(options)]);
   const python = new PythonWorker(options, module, sourcesBytes);
   await python.start();

@@ -518,6 +518,95 @@ describe('async calls', () => {
   });
 });
 
+/** A loopback upstream for outgoing HTTP: `/echo`, `/redirect?to=URL`, `/slow`, `/big`, anything else 'hello'. */
+async function upstream() {
+  let requests = 0;
+  const server = createServer((request, response) => {
+    requests += 1;
+    const url = new URL(request.url, 'http://x');
+    const chunks = [];
+    request.on('data', (chunk) => chunks.push(chunk));
+    request.on('end', () => {
+      if (url.pathname === '/echo') {
+        response.setHeader('x-upstream', 'yes');
+        response.end(`${request.method} ${request.url} ${request.headers['x-token'] ?? '-'} ${Buffer.concat(chunks)}`);
+      } else if (url.pathname === '/redirect') response.writeHead(302, { location: url.searchParams.get('to') }).end();
+      else if (url.pathname === '/slow') setTimeout(() => response.end('late'), 3000);
+      else if (url.pathname === '/big') response.end(Buffer.alloc(2048, 120));
+      else response.end('hello');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  return { base, grant: base, requests: () => requests, close: () => server.close() };
+}
+
+describe('outgoing HTTP', () => {
+  test('fetch reaches granted URLs only; every redirect hop is checked', async () => {
+    const up = await upstream();
+    const other = await upstream();
+    try {
+      const py = await loadPython({ ...quiet, allowHttp: [up.grant] });
+      const code = `import pycomponent.http as h
+r = await h.fetch('${up.base}/echo?q=1', method='POST', body='data', headers={'X-Token': 't'})
+(r.status, await r.text(), r.headers['x-upstream'], r.ok)`;
+      assert.deepEqual(Array.from(await py.runPythonAsync(code)), [200, 'POST /echo?q=1 t data', 'yes', true]);
+      const followed = await py.runPythonAsync(`(await __import__('pycomponent.http').http.fetch('${up.base}/redirect?to=/echo')).url`);
+      assert.equal(followed, `${up.base}/echo`);
+      await assert.rejects(
+        py.runPythonAsync(`await __import__('pycomponent.http').http.fetch('${up.base}/redirect?to=${other.base}/')`),
+        (e) => e.type === 'pycomponent.http.HTTPDenied' && e.message.includes(`allowHttp: ['${other.grant}']`),
+      );
+      assert.equal(other.requests(), 0);
+      const denied = await loadPython(quiet);
+      await assert.rejects(
+        denied.runPythonAsync(`await __import__('pycomponent.http').http.fetch('${up.base}/')`),
+        (e) => e.type === 'pycomponent.http.HTTPDenied' && e.message.includes(`${up.base}/`),
+      );
+      // The main thread cannot wait: urllib says what to use instead.
+      assert.throws(
+        () => py.runPython(`import urllib.request\nurllib.request.urlopen('${up.base}/')`),
+        (e) => e.type === 'pycomponent.http.HTTPConnectionFailed' && /runPythonAsync/.test(e.message),
+      );
+    } finally {
+      up.close();
+      other.close();
+    }
+  });
+
+  test('limits: time, size and requests per call; malformed grants are refused', async () => {
+    const up = await upstream();
+    try {
+      const py = await loadPython({ ...quiet, allowHttp: [up.grant], httpTimeout: 200, maxResponseBytes: 1024, maxRequestsPerCall: 2 });
+      const fetch = (path) => `await __import__('pycomponent.http').http.fetch('${up.base}${path}')`;
+      await assert.rejects(py.runPythonAsync(fetch('/slow')), { type: 'pycomponent.http.HTTPTimeout' });
+      await assert.rejects(py.runPythonAsync(fetch('/big')), { type: 'pycomponent.http.ResponseTooLarge' });
+      await assert.rejects(py.runPythonAsync(`${fetch('/')}\n${fetch('/')}\n${fetch('/')}`), { type: 'pycomponent.http.TooManyRequests' });
+      assert.equal(await py.runPythonAsync(`(${fetch('/')}).status`), 200);
+      await assert.rejects(loadPython({ allowHttp: ['example.com'] }), (e) => e instanceof TypeError && /scheme/.test(e.message));
+      await assert.rejects(loadPythonWorker({ allowHttp: ['https://x/path'] }), (e) => e instanceof TypeError && /no path/.test(e.message));
+    } finally {
+      up.close();
+    }
+  });
+
+  test('in a worker, urllib and http.client work synchronously', async () => {
+    const up = await upstream();
+    const py = await loadPythonWorker({ ...quiet, allowHttp: [up.grant] });
+    try {
+      const code = `import urllib.request
+r = urllib.request.urlopen('${up.base}/echo', data=b'x=1')
+(r.status, r.read().decode())`;
+      assert.deepEqual(Array.from(await py.runPython(code)), [200, 'POST /echo - x=1']);
+      await assert.rejects(py.runPython(`urllib.request.urlopen('http://127.0.0.1:1/')`), { type: 'pycomponent.http.HTTPDenied' });
+      assert.equal(await py.runPythonAsync(`(await __import__('pycomponent.http').http.fetch('${up.base}/')).status`), 200);
+    } finally {
+      py.terminate();
+      up.close();
+    }
+  });
+});
+
 describe('worker', () => {
   test('the same API, async, with async JS functions', async () => {
     const { py, out } = await collecting(loadPythonWorker);

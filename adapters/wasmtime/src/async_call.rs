@@ -200,9 +200,10 @@ impl Instance {
     /// The asynchronous call is over: no host call may start, and the
     /// pending ones are dropped.
     fn end_async_call(&mut self) {
-        let pending = &mut self.store.data_mut().host.pending;
-        pending.accepting = false;
-        pending.calls.clear();
+        let host = &mut self.store.data_mut().host;
+        host.pending.accepting = false;
+        host.pending.calls.clear();
+        host.http.end_async_call();
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::bindings::pycomponent::python::{host, types};
 use crate::bindings::wire;
+use crate::http_client::{HttpClient, HttpPolicy};
 use crate::value::{MalformedValue, Value};
 
 /// A host function: positional and keyword arguments in, a value or an
@@ -102,16 +103,17 @@ pub(crate) struct PendingCalls {
     pub(crate) calls: HashMap<u64, PendingCall>,
 }
 
-/// The host side of one instance: its host modules and the asynchronous
-/// calls in progress.
+/// The host side of one instance: its host modules, the asynchronous
+/// calls in progress and its outgoing HTTP.
 pub(crate) struct HostState {
     pub(crate) modules: HostModules,
     pub(crate) pending: PendingCalls,
+    pub(crate) http: HttpClient,
 }
 
 impl HostState {
-    pub(crate) fn new(modules: HostModules) -> HostState {
-        HostState { modules, pending: PendingCalls::default() }
+    pub(crate) fn new(modules: HostModules, http: Arc<HttpPolicy>) -> HostState {
+        HostState { modules, pending: PendingCalls::default(), http: HttpClient::new(http) }
     }
 }
 
@@ -193,9 +195,15 @@ impl PendingCalls {
                 return checked_result(&label, result).map(|value| host::Outcome::Ready(value.to_wire()));
             }
         }
+        Ok(host::Outcome::Pending(self.add(label, |_| future)))
+    }
+
+    /// Keeps the future that `make` builds for a new id (which it is given)
+    /// as a pending call; returns the id.
+    pub(crate) fn add(&mut self, label: String, make: impl FnOnce(u64) -> HostFuture) -> u64 {
         self.next_id += 1;
-        self.calls.insert(self.next_id, PendingCall { label, future });
-        Ok(host::Outcome::Pending(self.next_id))
+        self.calls.insert(self.next_id, PendingCall { label, future: make(self.next_id) });
+        self.next_id
     }
 }
 
@@ -237,6 +245,7 @@ mod tests {
             HostModules::new()
                 .function("h", "echo", |args, _| Ok(Value::List(args.to_vec())))
                 .async_function("h", "later", |args, _| async move { Ok(Value::List(args)) }),
+            Arc::default(),
         )
     }
 

@@ -40,6 +40,7 @@ mod compiled_cache;
 mod engine;
 mod files;
 mod host;
+mod http_client;
 pub mod python_wasm;
 mod runtime;
 pub mod serve;
@@ -49,6 +50,7 @@ pub mod value;
 pub use engine::Limits;
 pub use files::{FileError, FileKind, FileStat};
 pub use host::{AsyncHostFunction, HostFunction, HostFuture, HostModules};
+pub use http_client::HttpPolicy;
 pub use runtime::{Instance, Mount, Output, PythonError, Reply, Runtime};
 pub use value::Value;
 

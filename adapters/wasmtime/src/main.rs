@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use pycomponent::python_wasm::{PythonWasm, Run};
-use pycomponent::{Error, HostModules, Instance, Limits, Mount, Output, PythonError, Runtime, Value};
+use pycomponent::{
+    Error, HostModules, HttpPolicy, Instance, Limits, Mount, Output, PythonError, Runtime, Value,
+};
 
 /// Run Python inside WebAssembly. Code runs in a sandbox that grants no
 /// files, no network and no environment.
@@ -149,6 +151,12 @@ struct SandboxArgs {
     /// a relative GUEST is taken from the home directory, /home/user).
     #[arg(long = "file", global = true, value_name = "HOST:GUEST")]
     files: Vec<String>,
+    /// Allow outgoing HTTP requests to SCHEME://HOST[:PORT] (repeat for
+    /// more): `https://api.example.com` (default port), `http://127.0.0.1:*`,
+    /// `https://*.example.org:8443` (subdomains), `*://*:*` (everything).
+    /// None is allowed by default.
+    #[arg(long = "allow-http", global = true, value_name = "PATTERN")]
+    allow_http: Vec<String>,
 }
 
 /// How an app is built (`build`, and `serve` of a Python app).
@@ -281,7 +289,7 @@ impl SandboxArgs {
     }
 
     /// Refuses the options `subcommand` has no use for; `uses` names those
-    /// it takes ("timeout", "memory", "mount", "wheel", "file").
+    /// it takes ("timeout", "memory", "mount", "wheel", "file", "allow-http").
     fn check_used_by(&self, subcommand: &str, uses: &[&str]) -> Result<(), Error> {
         // --component may come from PYCOMPONENT_COMPONENT, which is
         // meant for every command: it is not refused.
@@ -291,6 +299,7 @@ impl SandboxArgs {
             ("mount", !self.mounts.is_empty()),
             ("wheel", !self.wheels.is_empty()),
             ("file", !self.files.is_empty()),
+            ("allow-http", !self.allow_http.is_empty()),
         ];
         match given.iter().find(|(name, is_given)| *is_given && !uses.contains(name)) {
             Some((name, _)) => Err(Error::InvalidInput(format!("`{subcommand}` does not take --{name}"))),
@@ -314,6 +323,11 @@ impl SandboxArgs {
         std::fs::read(component.with_file_name(pycomponent::sources::FILE_NAME))
             .ok()
             .map(std::borrow::Cow::Owned)
+    }
+
+    /// The grants of `--allow-http`.
+    fn http_policy(&self) -> Result<HttpPolicy, Error> {
+        self.allow_http.iter().try_fold(HttpPolicy::deny_all(), |policy, pattern| policy.allow(pattern))
     }
 
     /// The one instance of this process. It is leaked on purpose: at exit
@@ -352,6 +366,7 @@ impl SandboxArgs {
             Some(zip) => runtime.with_stdlib_sources(&zip)?,
             None => runtime,
         };
+        let runtime = runtime.with_http_policy(self.http_policy()?);
         let mut mounts = self.mounts.iter().map(|m| parse_mount(m)).collect::<Result<Vec<_>, _>>()?;
         mounts.extend(extra);
         let py = Box::leak(Box::new(runtime.instantiate_with_mounts(HostModules::new(), &mounts)?));

@@ -15,6 +15,7 @@ use crate::bindings::exports::pycomponent::python::interpreter::{Evaluation, Exe
 use crate::bindings::{self, wire};
 use crate::engine::{EPOCH_TICK, EpochTicker, Limits, MemoryCap, NO_DEADLINE, engine_config, pool_full};
 use crate::host::{HostModules, HostState};
+use crate::http_client::HttpPolicy;
 use crate::value::{MalformedValue, Value};
 
 /// A Python exception, as a value.
@@ -84,6 +85,8 @@ pub struct Runtime {
     ticker: Option<Arc<EpochTicker>>,
     /// The directory granted at `/usr/local/lib` with the stdlib sources.
     sources: Option<PathBuf>,
+    /// Which outgoing HTTP requests instances may make.
+    http: Arc<HttpPolicy>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -129,7 +132,7 @@ impl Runtime {
         bindings::Python::add_to_linker::<State, HasSelf<HostState>>(&mut linker, |state| &mut state.host)
             .map_err(Error::Engine)?;
         let ticker = limits.timeout.is_some().then(|| Arc::new(EpochTicker::start(&engine)));
-        Ok(Runtime { engine, component, linker, limits, ticker, sources: None })
+        Ok(Runtime { engine, component, linker, limits, ticker, sources: None, http: Arc::default() })
     }
 
     /// Gives every instance the standard library's sources
@@ -142,6 +145,20 @@ impl Runtime {
     pub fn with_stdlib_sources(mut self, zip: &[u8]) -> Result<Runtime, Error> {
         self.sources = Some(crate::sources::directory(zip)?);
         Ok(self)
+    }
+
+    /// Lets every instance make the outgoing HTTP requests that `policy`
+    /// allows (`urllib.request`, `http.client`, `pycomponent.http.fetch`),
+    /// within its limits. Without it, no request goes out: Python gets a
+    /// `PermissionError` that names the URL.
+    pub fn with_http_policy(mut self, policy: HttpPolicy) -> Runtime {
+        self.http = Arc::new(policy);
+        self
+    }
+
+    /// The HTTP policy every instance gets.
+    pub fn http_policy(&self) -> &HttpPolicy {
+        &self.http
     }
 
     /// The limits every instance gets.
@@ -172,7 +189,7 @@ impl Runtime {
         let state = State {
             wasi: wasi.build(),
             table: ResourceTable::new(),
-            host: HostState::new(host),
+            host: HostState::new(host, self.http.clone()),
             memory: MemoryCap::new(self.limits.memory_bytes),
         };
         let mut store = Store::new(&self.engine, state);
@@ -319,6 +336,8 @@ impl Instance {
         if let Some(t) = self.timeout {
             self.arm_timeout(t);
         }
+        let timeout = self.timeout;
+        self.store.data_mut().host.http.start_call(timeout);
         self.store.data_mut().memory.hit = false;
         Ok(())
     }

@@ -258,6 +258,41 @@ fn asyncio_run_and_top_level_await_work() {
     );
 }
 
+/// A loopback server that answers every request `200 ok`, until the test ends.
+fn answering_server() -> std::net::SocketAddr {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+        }
+    });
+    addr
+}
+
+#[test]
+fn allow_http_grants_outgoing_requests() {
+    let addr = answering_server();
+    let code = format!("import urllib.request; print(urllib.request.urlopen('http://{addr}/').status)");
+    let grant = format!("http://{addr}");
+    let out = pycomponent(&["exec", "--allow-http", &grant, &code], "");
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "200\n".into()), "{}", text(&out.stderr));
+    let out = pycomponent(&["exec", &code], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("PermissionError") || stderr.contains("HTTPDenied"), "{stderr}");
+    assert!(stderr.contains(&format!("--allow-http {grant}")), "{stderr}");
+    let out = pycomponent(&["eval", "--allow-http", "example.com", "1"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("invalid HTTP grant"), "{}", text(&out.stderr));
+}
+
 #[test]
 fn file_places_a_host_file_before_the_code_runs() {
     let dir = std::env::temp_dir().join(format!("pycomponent-cli-file-{}", std::process::id()));

@@ -1,12 +1,10 @@
 //! The bridge from Python to the embedder's host functions (WIT `host`):
 //! `_pycomponent._host_call` and `_pycomponent._host_modules`, in Rust.
 
-use std::ffi::CStr;
-
 use pyo3_ffi as ffi;
 
 use crate::convert;
-use crate::py::{self, ExceptionKind, Owned, PyErr, PyObject, PyResult};
+use crate::py::{self, ExceptionKind, Owned, PyErr, PyObject, PyResult, c_function, install_functions};
 use crate::pycomponent::python::host::{self, Outcome};
 use crate::pycomponent::python::types::KeywordArgument;
 
@@ -32,44 +30,6 @@ pub(crate) fn install(module: &Owned) -> PyResult<()> {
             ),
         ],
     )
-}
-
-/// A C function for `install_functions`: name, entry point, calling
-/// convention (`METH_*`) and docstring.
-pub(crate) type FunctionDef = (&'static CStr, ffi::PyCFunction, std::ffi::c_int, &'static CStr);
-
-/// Sets each C function of `functions` as an attribute of `module`.
-pub(crate) fn install_functions<const N: usize>(module: &Owned, functions: [FunctionDef; N]) -> PyResult<()> {
-    for (name, meth, flags, doc) in functions {
-        // CPython keeps a pointer to the definition for the function's
-        // lifetime, which is the interpreter's: it is leaked on purpose.
-        let def = Box::leak(Box::new(ffi::PyMethodDef {
-            ml_name: name.as_ptr(),
-            ml_meth: ffi::PyMethodDefPointer { PyCFunction: meth },
-            ml_flags: flags,
-            ml_doc: doc.as_ptr(),
-        }));
-        // SAFETY: a definition that lives forever, whose flags match the
-        // signature of its function; no self, no module. A new reference or NULL.
-        let function = unsafe {
-            Owned::from_owned(ffi::PyCFunction_NewEx(def, std::ptr::null_mut(), std::ptr::null_mut()))?
-        };
-        module.setattr(name, &function)?;
-    }
-    Ok(())
-}
-
-/// Runs `body` as the body of a C function called by the interpreter: a
-/// value is returned as a new reference, an exception is set and NULL
-/// returned.
-pub(crate) fn c_function(body: impl FnOnce() -> PyResult<Owned>) -> *mut PyObject {
-    match body() {
-        Ok(result) => result.into_ptr(),
-        Err(err) => {
-            err.restore();
-            std::ptr::null_mut()
-        }
-    }
 }
 
 /// The C entry point behind `_pycomponent._host_modules`.

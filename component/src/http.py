@@ -22,6 +22,8 @@ import traceback
 import urllib.parse
 
 import _pycomponent
+# Outgoing HTTP (fetch, request and their exceptions), as in the interpreter world.
+from _pycomponent_http import *  # noqa: F401,F403
 
 # Where ``pycomponent build`` mounts the app while the snapshot is made.
 APP_ROOT = "/app"

@@ -131,7 +131,21 @@ def request(method, url, headers=None, body=b"", timeout=None):
     """Sends one request through the host and waits for the whole response:
     ``(status, reason, [(name, bytes)], body)``. No redirect is followed."""
     answer = _entry("_http_send")(method, url, _header_list(headers), bytes(body or b""), _timeout_ms(timeout))
-    return _checked(answer)
+    return _with_reason(_checked(answer))
+
+
+def _with_reason(response):
+    """The response with its status's standard reason phrase when the host
+    gave none (HTTP/2, wasi:http)."""
+    status, reason, headers, content = response
+    if not reason:
+        import http
+
+        try:
+            reason = http.HTTPStatus(status).phrase
+        except ValueError:
+            pass
+    return status, reason, headers, content
 
 
 async def _request_async(method, url, headers, body, timeout):
@@ -147,7 +161,7 @@ async def _request_async(method, url, headers, body, timeout):
     args = (method, url, _header_list(headers), bytes(body or b""), _timeout_ms(timeout))
     call_id = _checked(_entry("_http_start")(*args))
     await driven.host_call_future(call_id, f"fetch {url}")
-    return _checked(_entry("_http_finish")(call_id))
+    return _with_reason(_checked(_entry("_http_finish")(call_id)))
 
 
 _REDIRECTS = {301, 302, 303, 307, 308}

@@ -71,12 +71,12 @@ fn run_bootstrap() -> PyResult<()> {
     };
     add("_pycomponent_asyncio", EVENT_LOOP, false)?;
     add("_pycomponent_http", HTTP_CLIENT, false)?;
+    crate::http_client::install(&module)?;
     // An HTTP app has no host functions: Python's stand-ins stay, so
     // that `import` finds no host modules and a host call raises.
     #[cfg(not(feature = "http"))]
     {
         crate::host_bridge::install(&module)?;
-        crate::http_client::install(&module)?;
         // An HTTP app's `pycomponent.http` is http.py, which adds the app's
         // request and response types to these.
         add("pycomponent", PYCOMPONENT_PACKAGE, true)?;

@@ -16,8 +16,9 @@ mod files;
 mod host_bridge;
 #[cfg(feature = "http")]
 mod http;
-#[cfg(not(feature = "http"))]
 mod http_client;
+#[cfg(feature = "http")]
+mod http_outgoing;
 mod interp;
 mod py;
 mod vfs;

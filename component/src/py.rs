@@ -76,7 +76,6 @@ impl Owned {
     }
 
     /// `setattr(self, name, value)`.
-    #[cfg(not(feature = "http"))]
     pub fn setattr(&self, name: &CStr, value: &Owned) -> PyResult<()> {
         // SAFETY: live objects and a NUL-terminated name; the call does not steal `value`.
         check(unsafe { ffi::PyObject_SetAttrString(self.as_ptr(), name.as_ptr(), value.as_ptr()) })
@@ -151,7 +150,6 @@ impl PyErr {
 
     /// Makes this the pending exception again: for a C function that is
     /// about to return NULL to the interpreter.
-    #[cfg(not(feature = "http"))]
     pub fn restore(self) {
         let exception = self.exception.into_ptr();
         // SAFETY: the exception object is live; PyErr_Restore steals the type
@@ -522,4 +520,42 @@ pub fn type_name(obj: &Owned) -> PyResult<String> {
     // A type without a usable `__module__` is named by its qualified name alone.
     let module = ty.getattr(c"__module__").and_then(|m| text_of(&m)).unwrap_or_default();
     Ok(if module.is_empty() || module == "builtins" { qualname } else { format!("{module}.{qualname}") })
+}
+
+/// A C function for `install_functions`: name, entry point, calling
+/// convention (`METH_*`) and docstring.
+pub(crate) type FunctionDef = (&'static CStr, ffi::PyCFunction, std::ffi::c_int, &'static CStr);
+
+/// Sets each C function of `functions` as an attribute of `module`.
+pub(crate) fn install_functions<const N: usize>(module: &Owned, functions: [FunctionDef; N]) -> PyResult<()> {
+    for (name, meth, flags, doc) in functions {
+        // CPython keeps a pointer to the definition for the function's
+        // lifetime, which is the interpreter's: it is leaked on purpose.
+        let def = Box::leak(Box::new(ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer { PyCFunction: meth },
+            ml_flags: flags,
+            ml_doc: doc.as_ptr(),
+        }));
+        // SAFETY: a definition that lives forever, whose flags match the
+        // signature of its function; no self, no module. A new reference or NULL.
+        let function = unsafe {
+            Owned::from_owned(ffi::PyCFunction_NewEx(def, std::ptr::null_mut(), std::ptr::null_mut()))?
+        };
+        module.setattr(name, &function)?;
+    }
+    Ok(())
+}
+
+/// Runs `body` as the body of a C function called by the interpreter: a
+/// value is returned as a new reference, an exception is set and NULL
+/// returned.
+pub(crate) fn c_function(body: impl FnOnce() -> PyResult<Owned>) -> *mut PyObject {
+    match body() {
+        Ok(result) => result.into_ptr(),
+        Err(err) => {
+            err.restore();
+            std::ptr::null_mut()
+        }
+    }
 }

@@ -35,6 +35,7 @@ def load_bootstrap():
     module.__builtins__ = builtins
     sys.modules["_pycomponent"] = module
     exec(compile(source("bootstrap.py"), "<string>", "exec"), module.__dict__)
+    module.add_module("_pycomponent_http", source("http_client.py"), False)
     return module
 
 

@@ -7,7 +7,7 @@ import http.client
 import importlib
 import importlib.util
 
-from guest import GuestTestCase, source
+from guest import GuestTestCase
 
 
 class Host:
@@ -29,7 +29,6 @@ def ok(status=200, reason="OK", headers=(), body=b""):
 class HttpClientTest(GuestTestCase):
     def setUp(self):
         super().setUp()
-        self.boot.add_module("_pycomponent_http", source("http_client.py"), False)
         self.client_module = importlib.import_module("_pycomponent_http")
         # A private copy of http.client, patched as the guest patches its own.
         spec = importlib.util.spec_from_file_location("http.client", http.client.__file__)

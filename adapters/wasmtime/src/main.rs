@@ -228,7 +228,7 @@ fn serve(
     app_args: &AppArgs,
     sandbox: &SandboxArgs,
 ) -> Result<u8, Error> {
-    sandbox.check_used_by("serve", &["timeout", "memory"])?;
+    sandbox.check_used_by("serve", &["timeout", "memory", "allow-http"])?;
     let timeout = sandbox.timeout_seconds();
     if !(timeout > 0.0 && timeout.is_finite()) {
         return Err(Error::InvalidInput("--timeout must be a positive number of seconds".into()));
@@ -244,6 +244,7 @@ fn serve(
         memory_bytes: sandbox.memory_bytes(),
         max_concurrent: concurrency.max(1),
         log_requests: !quiet,
+        http: sandbox.http_policy()?,
     };
     pycomponent::serve::serve_until_ctrl_c(&component, options)?;
     Ok(0)

@@ -4,8 +4,8 @@
 //! per request.
 //!
 //! The component gets WASI (no files, no environment, no arguments; stdout
-//! and stderr go to the server's) and `wasi:http`; it cannot make outgoing
-//! requests.
+//! and stderr go to the server's) and `wasi:http`; its outgoing requests go
+//! out only as [`ServeOptions::http`] allows.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -24,7 +24,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::engine::{EpochTicker, engine_config};
-use crate::{Error, Limits};
+use crate::{Error, HttpPolicy, Limits};
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -40,6 +40,10 @@ pub struct ServeOptions {
     pub max_concurrent: u32,
     /// Print a line per request to stderr.
     pub log_requests: bool,
+    /// The outgoing HTTP requests the app may make (none by default), and
+    /// their limits: time per request, and requests per incoming request.
+    /// The guest reads at most 16 MiB of a response.
+    pub http: HttpPolicy,
 }
 
 impl Default for ServeOptions {
@@ -50,6 +54,7 @@ impl Default for ServeOptions {
             memory_bytes: 256 << 20,
             max_concurrent: 100,
             log_requests: true,
+            http: HttpPolicy::default(),
         }
     }
 }
@@ -71,6 +76,8 @@ struct Shared {
     pre: ProxyPre<RequestState>,
     options: ServeOptions,
     slots: Arc<tokio::sync::Semaphore>,
+    /// `options.http`, shared with every request's instance.
+    http: Arc<HttpPolicy>,
     _ticker: EpochTicker,
 }
 
@@ -80,7 +87,7 @@ struct RequestState {
     http: WasiHttpCtx,
     table: ResourceTable,
     limits: StoreLimits,
-    hooks: NoOutgoingRequests,
+    hooks: OutgoingRequests,
 }
 
 impl WasiView for RequestState {
@@ -95,8 +102,13 @@ impl WasiHttpView for RequestState {
     }
 }
 
-/// Refuses every outgoing request: the sandbox grants no network.
-struct NoOutgoingRequests;
+/// Sends the outgoing requests of a request's instance that the policy
+/// allows, up to its count per call; refuses the others
+/// (`HttpRequestDenied`, `ConnectionLimitReached`), which Python raises.
+struct OutgoingRequests {
+    policy: Arc<HttpPolicy>,
+    sent: u32,
+}
 
 type SendFuture = Box<
     dyn Future<
@@ -107,14 +119,34 @@ type SendFuture = Box<
         > + Send,
 >;
 
-impl WasiHttpHooks for NoOutgoingRequests {
+impl WasiHttpHooks for OutgoingRequests {
     fn send_request(
         &mut self,
-        _request: hyper::Request<WasiBody>,
-        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        request: hyper::Request<WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
         _fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
     ) -> SendFuture {
-        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+        use wasmtime_wasi_http::Error;
+        if !self.policy.allows(&request.uri().to_string()) {
+            return Box::new(async { Err(Error::HttpRequestDenied) });
+        }
+        if self.sent >= self.policy.max_requests_per_call {
+            return Box::new(async { Err(Error::ConnectionLimitReached) });
+        }
+        self.sent += 1;
+        let most = self.policy.request_timeout;
+        let capped = |time: Option<Duration>| Some(time.map_or(most, |t| t.min(most)));
+        let options = options.unwrap_or_default();
+        let options = wasmtime_wasi_http::RequestOptions {
+            connect_timeout: capped(options.connect_timeout),
+            first_byte_timeout: capped(options.first_byte_timeout),
+            between_bytes_timeout: capped(options.between_bytes_timeout),
+        };
+        Box::new(async move {
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let io: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send> = Box::new(io);
+            Ok((response.map(BodyExt::boxed_unsync), io))
+        })
     }
 }
 
@@ -146,6 +178,7 @@ impl Server {
             pre,
             slots: Arc::new(tokio::sync::Semaphore::new(options.max_concurrent as usize)),
             _ticker: EpochTicker::start(&engine),
+            http: Arc::new(options.http.clone()),
             options,
         });
         Ok(Server { listener, shared })
@@ -258,7 +291,7 @@ impl Shared {
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new().memory_size(self.options.memory_bytes).build(),
-            hooks: NoOutgoingRequests,
+            hooks: OutgoingRequests { policy: self.http.clone(), sent: 0 },
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.limits);

@@ -45,6 +45,16 @@ fn faults_app() -> &'static [u8] {
     built(&CELL, || AppSource { max_body: 1 << 20, ..AppSource::new(apps().join("faults.py")) })
 }
 
+fn proxy_app() -> &'static [u8] {
+    static CELL: OnceLock<Vec<u8>> = OnceLock::new();
+    built(&CELL, || AppSource::new(apps().join("proxy.py")))
+}
+
+/// `/fetch?url=` of the proxy app.
+fn fetch_through(addr: SocketAddr, url: &str) -> Response {
+    get(addr, &format!("/fetch?url={url}")).expect("the request")
+}
+
 /// A server on a free loopback port, in a thread of its own; stopped (and
 /// checked to stop) when dropped.
 struct Served {
@@ -362,6 +372,32 @@ impl Drop for WasmtimeServe {
 }
 
 #[test]
+fn an_app_reaches_the_urls_its_server_grants() {
+    let upstream = host_tests::upstream::Upstream::start();
+    let server = serve(proxy_app(), quiet(ServeOptions::default()));
+    let reply = fetch_through(server.addr, &upstream.url("/"));
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    assert!(reply.text().contains(&format!("--allow-http {}", upstream.grant())), "{}", reply.text());
+    assert_eq!(upstream.requests(), 0);
+    drop(server);
+
+    let mut options = quiet(ServeOptions::default());
+    options.http = pycomponent::HttpPolicy::deny_all().allow(&upstream.grant()).unwrap();
+    options.http.max_requests_per_call = 1;
+    let server = serve(proxy_app(), options);
+    let reply = fetch_through(server.addr, &upstream.url("/status/201"));
+    assert_eq!((reply.status, reply.text().as_str()), (200, "201 status 201"));
+    // A redirect out of the grant is checked at its hop: the second request
+    // of this incoming one is over the cap of one, and refused either way.
+    let reply = fetch_through(server.addr, &upstream.url("/redirect?to=/"));
+    assert_eq!(reply.status, 502, "{}", reply.text());
+    assert!(reply.text().starts_with("TooManyRequests"), "{}", reply.text());
+    let reply = fetch_through(server.addr, &upstream.url("/garbage"));
+    assert_eq!(reply.status, 502, "{}", reply.text());
+    assert_eq!(fetch_through(server.addr, &upstream.url("/")).text(), "200 hello from upstream");
+}
+
+#[test]
 fn the_same_components_run_under_wasmtime_serve() {
     let dir = std::env::temp_dir().join(format!("pycomponent-wasmtime-serve-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -387,6 +423,16 @@ fn the_same_components_run_under_wasmtime_serve() {
         stderr.contains("ValueError: the app failed on purpose") && stderr.contains("Traceback"),
         "the traceback reaches the host's stderr:\n{stderr}"
     );
+    drop(server);
+
+    // wasmtime serve lets every outgoing request through (its own policy).
+    let upstream = host_tests::upstream::Upstream::start();
+    let proxy = dir.join("proxy.wasm");
+    std::fs::write(&proxy, proxy_app()).unwrap();
+    let server = WasmtimeServe::start(&proxy);
+    let reply = fetch_through(server.addr, &upstream.url("/echo"));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(reply.text().starts_with("200 GET /echo\n"), "{}", reply.text());
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
 }

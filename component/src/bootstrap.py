@@ -185,6 +185,66 @@ _finder = _SourceModules()
 sys.meta_path.insert(0, _finder)
 
 
+# Modules that need the component's help on WASI, and the function that
+# adapts each one right after it runs: (module of the function, its name).
+ADAPTERS = {
+    # No selector loop: asyncio.run gets the component's (event_loop.py,
+    # added by interp.rs as _pycomponent_asyncio).
+    "asyncio": ("_pycomponent_asyncio", "install"),
+    # No threads: anyio's worker threads (Starlette's sync endpoints) run inline.
+    "anyio._backends._asyncio": ("_pycomponent_asyncio", "run_anyio_threads_inline"),
+    # No sockets: connections go through the host's HTTP client
+    # (http_client.py, added by interp.rs as _pycomponent_http).
+    "http.client": ("_pycomponent_http", "install_http_client"),
+    "requests.adapters": ("_pycomponent_http", "install_requests"),
+    "httpx._transports.default": ("_pycomponent_http", "install_httpx"),
+}
+
+
+class _AdaptedImports(importlib.abc.MetaPathFinder):
+    """Finds the modules of ``ADAPTERS`` with the other finders and gives
+    them a loader that runs the adapter after the module, wherever the
+    module comes from (the embedded stdlib, an app's files, a directory on
+    ``sys.path``)."""
+
+    def find_spec(self, name, path=None, target=None):
+        adapter = ADAPTERS.get(name)
+        if adapter is None:
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(name, path, target)
+            if spec is not None:
+                if hasattr(spec.loader, "exec_module"):
+                    spec.loader = _AdaptingLoader(spec.loader, adapter)
+                return spec
+        return None
+
+
+class _AdaptingLoader(importlib.abc.Loader):
+    """A module's own loader, followed by its adapter; everything else
+    (sources, resources) is the own loader's."""
+
+    def __init__(self, loader, adapter):
+        self.loader, self.adapter = loader, adapter
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        adapter_module, function = self.adapter
+        getattr(importlib.import_module(adapter_module), function)(module)
+
+
+sys.meta_path.insert(0, _AdaptedImports())
+
+
 def add_module(name, source, is_package):
     """Registers source for ``import name``; compiles it first so that a
     syntax error is reported now, not at import."""
@@ -341,14 +401,6 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
 
     def exec_module(self, module):
         exec(self.get_code(module.__spec__.name), module.__dict__)
-        if module.__spec__.name == "asyncio":
-            # WASI has no selector loop: asyncio.run gets the component's
-            # (event_loop.py, added by interp.rs as _pycomponent_asyncio).
-            importlib.import_module("_pycomponent_asyncio").install()
-        elif module.__spec__.name == "http.client":
-            # WASI has no sockets: connections go through the host's HTTP
-            # client (http_client.py, added by interp.rs as _pycomponent_http).
-            importlib.import_module("_pycomponent_http").install_http_client(module)
 
 
 class _MemoryResources:

@@ -285,6 +285,20 @@ class ComponentEventLoopPolicy(events.BaseDefaultEventLoopPolicy):
     _loop_factory = ComponentEventLoop
 
 
-def install():
+def install(asyncio_module=asyncio):
     """Makes this loop asyncio's default (called when ``asyncio`` is imported)."""
-    asyncio.set_event_loop_policy(ComponentEventLoopPolicy())
+    asyncio_module.set_event_loop_policy(ComponentEventLoopPolicy())
+
+
+def run_anyio_threads_inline(backend):
+    """Makes anyio's ``to_thread.run_sync`` run the function at once, in the
+    event loop's thread (called when anyio's asyncio backend is imported):
+    WASI has no threads. Starlette and FastAPI run their synchronous
+    endpoints this way; they hold the loop while they run, as any blocking
+    code in a coroutine does."""
+
+    async def run_sync_in_worker_thread(cls, func, args, *_, **__):
+        await cls.checkpoint()
+        return func(*args)
+
+    backend.AsyncIOBackend.run_sync_in_worker_thread = classmethod(run_sync_in_worker_thread)

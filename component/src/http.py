@@ -5,15 +5,29 @@ Runs as module ``pycomponent.http``. ``load_app`` runs once, while
 dependencies into memory and imports the app. ``dispatch`` runs once per
 request: the Rust side hands it the request and writes back what it returns.
 
-An app is either a WSGI callable named ``app`` (PEP 3333: Flask, Bottle,
-Falcon and plain WSGI functions) or a function ``handle(request)`` that
-returns a ``Response``, a ``str``, ``bytes``, a ``dict`` or ``list`` (sent as
-JSON), ``None`` (204) or a tuple ``(body, status[, headers])``.
+An app is one of:
+
+- an ASGI application named ``app`` (``async def app(scope, receive,
+  send)`` or an object with an ``async def __call__``: Starlette, FastAPI,
+  Django's ASGI handler). Its lifespan ``startup`` runs in ``load_app``, so
+  what it prepares is in the snapshot; ``stream`` serves its requests,
+  reading the body and writing the response through the host as the app
+  goes, one event loop per instance;
+- a WSGI callable named ``app`` (PEP 3333: Flask, Bottle, Falcon and plain
+  WSGI functions);
+- a function ``handle(request)`` that returns a ``Response``, a ``str``,
+  ``bytes``, a ``dict`` or ``list`` (sent as JSON), ``None`` (204) or a
+  tuple ``(body, status[, headers])``.
+
+WSGI and ``handle`` apps get the body whole and give their response whole
+(``dispatch``).
 """
 
+import asyncio
 import gc
 import importlib
 import importlib.util
+import inspect
 import io
 import json
 import os
@@ -28,8 +42,18 @@ from _pycomponent_http import *  # noqa: F401,F403
 # Where ``pycomponent build`` mounts the app while the snapshot is made.
 APP_ROOT = "/app"
 
-# The app, set by load_app: ("wsgi", callable) or ("handle", function).
+# The app, set by load_app: ("asgi", app), ("wsgi", callable) or ("handle", function).
 _app = None
+
+# The largest request body to accept, in bytes (from the build's --max-body).
+_max_body = 0
+
+# The ASGI app's event loop, made with its lifespan in the snapshot: every
+# request of the instance runs on it.
+_loop = None
+
+# How much of the request body one read of an ASGI app's ``receive`` asks for.
+READ_CHUNK = 64 << 10
 
 
 class Request:
@@ -98,8 +122,9 @@ class Response:
 def load_app(root=APP_ROOT):
     """Loads the app staged under ``root`` (``entry``: the module name;
     ``src/`` the user's code; ``site-packages/`` its dependencies) and
-    imports it. Returns the largest request body to accept, in bytes."""
-    global _app
+    imports it. Returns the largest request body to accept, in bytes, and
+    whether the app streams (ASGI)."""
+    global _app, _max_body
     with open(os.path.join(root, "config.json"), encoding="utf-8") as f:
         config = json.load(f)
     for tree in ("site-packages", "src"):
@@ -108,24 +133,34 @@ def load_app(root=APP_ROOT):
     module = importlib.import_module(config["entry"])
     app = getattr(module, "app", None)
     handle = getattr(module, "handle", None)
-    if callable(app):
+    if callable(app) and _is_asgi(app):
+        _app = ("asgi", app)
+        _Lifespan.start(app)
+    elif callable(app):
         _app = ("wsgi", app)
     elif callable(handle):
         _app = ("handle", handle)
     else:
         raise TypeError(
-            f"{config['source']} defines neither `app` (a WSGI application) nor `handle(request)`"
+            f"{config['source']} defines neither `app` (an ASGI or WSGI application) nor `handle(request)`"
         )
+    _max_body = int(config["max_body"])
     # Everything alive now is in the snapshot, shared by all requests: the
     # garbage collector need not scan it again. Without this, a collection
     # during a request walks (and copies in, page by page) the whole heap.
     gc.collect()
     gc.freeze()
-    return int(config["max_body"])
+    return _max_body, _app[0] == "asgi"
+
+
+# Files in a package that are not its data: compiled code.
+_NOT_DATA = (".pyc", ".pyo", ".so", ".pyd")
 
 
 def _add_tree(top):
-    """Adds every ``.py`` file under ``top`` as a module, in memory."""
+    """Adds every ``.py`` file under ``top`` as a module, in memory, and
+    the other files of its packages as their resources
+    (``importlib.resources``: certifi's CA bundle, templates)."""
     finder = _pycomponent._finder
     for dirpath, dirnames, filenames in os.walk(top):
         dirnames.sort()
@@ -135,9 +170,12 @@ def _add_tree(top):
             continue  # not importable: *.dist-info, bin, __pycache__ ...
         for filename in sorted(filenames):
             stem, ext = os.path.splitext(filename)
-            if ext != ".py" or not stem.isidentifier():
-                continue
             path = os.path.join(dirpath, filename)
+            if ext != ".py" or not stem.isidentifier():
+                if package and not filename.endswith(_NOT_DATA):
+                    with open(path, "rb") as f:
+                        finder.resources.setdefault(".".join(package), {})[filename] = f.read()
+                continue
             with open(path, "rb") as f:
                 source = importlib.util.decode_source(f.read())
             is_package = stem == "__init__"
@@ -261,3 +299,194 @@ def _run_wsgi(app, method, path, query, headers, body, scheme, authority):
         raise AssertionError("the WSGI app returned without calling start_response()")
     status = int(started["status"].split(" ", 1)[0])
     return status, [(str(k), str(v)) for k, v in started["headers"]], b"".join(written)
+
+
+def _is_asgi(app):
+    """An ASGI 3 application: a coroutine function, or an object whose
+    ``__call__`` is one (a WSGI app's is a plain function)."""
+    if inspect.iscoroutinefunction(app):
+        return True
+    if inspect.isfunction(app) or inspect.ismethod(app) or inspect.isclass(app):
+        return False
+    return inspect.iscoroutinefunction(getattr(type(app), "__call__", None))
+
+
+class _Lifespan:
+    """The app's lifespan (ASGI lifespan protocol), started while the
+    snapshot is made. The task stays suspended in its ``receive`` for good:
+    a ``shutdown`` would come when the server stops, and an instance ends
+    with its request instead. ``state`` (``scope["state"]``) is what the
+    startup stored there, copied into each request's scope."""
+
+    task = None
+    state = {}
+
+    @classmethod
+    def start(cls, app):
+        global _loop
+        _loop = asyncio.new_event_loop()
+        cls.state = {}
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": cls.state}
+        startup = _loop.create_future()
+        received = []
+
+        async def receive():
+            if not received:
+                received.append("lifespan.startup")
+                return {"type": "lifespan.startup"}
+            await _loop.create_future()  # shutdown: never, see above
+
+        async def send(message):
+            kind = message["type"]
+            if startup.done():
+                return
+            if kind == "lifespan.startup.complete":
+                startup.set_result(None)
+            elif kind == "lifespan.startup.failed":
+                startup.set_exception(RuntimeError(f"the app's lifespan startup failed: {message.get('message', '')}"))
+
+        def ended(task):
+            if startup.done():
+                return
+            # An app that does not speak the lifespan protocol returns or
+            # raises (often on the scope's type): it runs without one, as
+            # under uvicorn. A failed startup says so with its message.
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                print(
+                    f"pycomponent: the app does not take the ASGI lifespan protocol ({type(error).__name__}: "
+                    f"{error}); it runs without a lifespan",
+                    file=sys.stderr,
+                )
+            startup.set_result(None)
+
+        cls.task = _loop.create_task(app(scope, receive, send))
+        cls.task.add_done_callback(ended)
+        _loop.run_until_complete(startup)
+
+
+def stream(method, path, query, headers, scheme, authority):
+    """Runs the ASGI app for one request. The app reads the body and writes
+    the response through the host as it goes; an exception before the
+    response started is a 500 (a 413 for a body over the limit), after that
+    the response is cut short. Either way its traceback goes to stderr."""
+    global _loop
+    app = _app[1]
+    exchange = _Exchange(_scope(method, path, query, headers, scheme, authority))
+    if _loop is None:
+        _loop = asyncio.new_event_loop()
+    try:
+        _loop.run_until_complete(exchange.run(app))
+    except BaseException as exc:  # noqa: BLE001 - any failure of the app is a 500
+        if isinstance(exc, RequestBodyTooLarge) and not exchange.started:
+            exchange.respond(413, f"Request body larger than {_max_body} bytes\n".encode())
+            return
+        print(f"pycomponent: {method} {path}: the app raised", file=sys.stderr)
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        if not exchange.started:
+            exchange.respond(500, b"Internal Server Error\n")
+
+
+class RequestBodyTooLarge(Exception):
+    """The request body is larger than the app accepts (``--max-body``);
+    raised by ``receive`` as it reads past the limit."""
+
+
+def _scope(method, path, query, headers, scheme, authority):
+    """The ASGI ``http`` scope of a request (ASGI spec 2.4)."""
+    host, colon, port = authority.rpartition(":")
+    if not colon or "]" in port:
+        host, port = authority, ""
+    default_port = 443 if scheme == "https" else 80
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": scheme,
+        "path": urllib.parse.unquote(path),
+        "raw_path": path.encode("latin-1", "replace"),
+        "query_string": query.encode("latin-1", "replace"),
+        "root_path": "",
+        "headers": [(name.lower().encode("latin-1"), bytes(value)) for name, value in headers],
+        "client": None,
+        "server": (host or "localhost", int(port) if port.isdigit() else default_port),
+        "state": dict(_Lifespan.state),
+        "extensions": {},
+    }
+
+
+class _Exchange:
+    """One ASGI request: ``receive`` reads the body from the host in
+    chunks, ``send`` writes the response to it. A response sent in one body
+    message gets a ``content-length``; one sent in several is streamed."""
+
+    def __init__(self, scope):
+        self.scope = scope
+        self.body_ended = False
+        self.received = 0
+        self.start = None  # the http.response.start message, until the first body message
+        self.started = False
+        self.ended = None  # a future, made when someone waits for the end
+
+    async def run(self, app):
+        await app(self.scope, self.receive, self.send)
+        if not self.started and self.start is None:
+            raise RuntimeError("the ASGI app returned without sending a response")
+        if not self.is_complete():
+            raise RuntimeError("the ASGI app returned before its response ended (more_body was still True)")
+
+    def is_complete(self):
+        return self.ended is not None and self.ended.done()
+
+    def _ended_future(self):
+        if self.ended is None:
+            self.ended = asyncio.get_running_loop().create_future()
+        return self.ended
+
+    async def receive(self):
+        if not self.body_ended:
+            chunk = _pycomponent._http_body_read(READ_CHUNK)
+            self.received += len(chunk)
+            if self.received > _max_body:
+                raise RequestBodyTooLarge(f"the request body is larger than {_max_body} bytes")
+            self.body_ended = not chunk
+            return {"type": "http.request", "body": chunk, "more_body": bool(chunk)}
+        # The body is over: the client is gone once the response has ended.
+        await asyncio.shield(self._ended_future())
+        return {"type": "http.disconnect"}
+
+    async def send(self, message):
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self.start is not None or self.started:
+                raise RuntimeError("the ASGI app sent http.response.start twice")
+            self.start = message
+        elif kind == "http.response.body":
+            if self.start is None and not self.started:
+                raise RuntimeError("the ASGI app sent http.response.body before http.response.start")
+            if self.is_complete():
+                raise RuntimeError("the ASGI app sent http.response.body after the response ended")
+            body = bytes(message.get("body", b""))
+            more = bool(message.get("more_body", False))
+            if not self.started:
+                headers = [(bytes(name).decode("latin-1"), bytes(value)) for name, value in self.start.get("headers", ())]
+                _pycomponent._http_response_start(int(self.start["status"]), headers, None if more else len(body))
+                self.started = True
+            if body:
+                _pycomponent._http_body_write(body)
+            if not more:
+                _pycomponent._http_response_end()
+                future = self._ended_future()
+                if not future.done():
+                    future.set_result(None)
+        else:
+            raise RuntimeError(f"the ASGI app sent a message this server does not take: {kind!r}")
+
+    def respond(self, status, text):
+        """A whole plain-text response of the server's own."""
+        headers = [("content-type", b"text/plain; charset=utf-8")]
+        _pycomponent._http_response_start(status, headers, len(text))
+        self.started = True
+        _pycomponent._http_body_write(text)
+        _pycomponent._http_response_end()

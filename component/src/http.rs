@@ -1,16 +1,16 @@
 //! The `wasi:http/incoming-handler` export of the `http-app` world: reads a
 //! request, runs the app through `pycomponent.http` (http.py) and writes
-//! the response back.
+//! the response back. A WSGI or `handle` app gets the body whole and gives
+//! its response whole; an ASGI app streams both (`crate::http_stream`).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::exports::wasi::http::incoming_handler::Guest as IncomingHandler;
+use crate::http_stream::{self, Outcome};
 use crate::interp;
 use crate::py::{self, ExceptionKind, Owned, PyErr, PyResult};
 use crate::pycomponent::python::types::PythonError;
-use crate::wasi::http::types::{
-    ErrorCode, Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam, Scheme,
-};
+use crate::wasi::http::types::{IncomingRequest, Method, ResponseOutparam, Scheme};
 use crate::wasi::io::streams::StreamError;
 
 /// The Python half (see that file), added as module `pycomponent.http`.
@@ -20,10 +20,12 @@ const HTTP_SOURCE: &str = include_str!("http.py");
 /// `--max-body` when the app is loaded into the snapshot.
 static MAX_BODY: AtomicU64 = AtomicU64::new(0);
 
-/// How much of a body one read asks for, and the most one write may carry
-/// (`blocking-write-and-flush` takes at most 4096 bytes).
+/// Whether the app streams its request and response (ASGI); set, like
+/// `MAX_BODY`, when the app is loaded.
+static STREAMING: AtomicBool = AtomicBool::new(false);
+
+/// How much of a body one read asks for.
 const READ_CHUNK: u64 = 64 << 10;
-const WRITE_CHUNK: usize = 4096;
 
 /// Loads the app mounted at `/app` into the interpreter: run once, by
 /// wizer, while `pycomponent build` makes the app's snapshot.
@@ -38,8 +40,10 @@ pub fn load_app() -> Result<(), PythonError> {
         };
         add("pycomponent", "", true)?;
         add("pycomponent.http", HTTP_SOURCE, false)?;
-        let max_body = call_http("load_app", &[])?;
-        MAX_BODY.store(py::int_value(&max_body)?.unwrap_or(i64::MAX).max(0) as u64, Ordering::Relaxed);
+        let loaded = call_http("load_app", &[])?;
+        let max_body = py::int_value(&py::tuple_item(&loaded, 0)?)?;
+        MAX_BODY.store(max_body.unwrap_or(i64::MAX).max(0) as u64, Ordering::Relaxed);
+        STREAMING.store(py::int_value(&py::tuple_item(&loaded, 1)?)? == Some(1), Ordering::Relaxed);
         Ok(())
     };
     load().map_err(interp::describe)
@@ -52,7 +56,8 @@ fn call_http(function: &str, args: &[&Owned]) -> PyResult<Owned> {
     interp::call_helper("call", &[&name, &args, &py::dict()?])
 }
 
-/// A request as read from the host.
+/// A request as read from the host; `body` is empty for a streaming app,
+/// which reads it itself.
 struct Request {
     method: String,
     path: String,
@@ -66,7 +71,7 @@ struct Request {
 /// A response as the app gave it.
 struct Response {
     status: u16,
-    headers: Vec<(String, String)>,
+    headers: Vec<(String, Vec<u8>)>,
     body: Vec<u8>,
 }
 
@@ -81,6 +86,9 @@ enum Refusal {
 impl IncomingHandler for crate::Component {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
         interp::ensure_instance_started();
+        if STREAMING.load(Ordering::Relaxed) {
+            return stream_app(request, response_out);
+        }
         let response = match read_request(&request) {
             Ok(request) => run_app(&request),
             Err(Refusal::TooLarge) => text_response(
@@ -98,7 +106,8 @@ impl IncomingHandler for crate::Component {
     }
 }
 
-fn read_request(request: &IncomingRequest) -> Result<Request, Refusal> {
+/// The request line and headers; the body is left unread.
+fn read_head(request: &IncomingRequest) -> Result<Request, Refusal> {
     let method = match request.method() {
         Method::Get => "GET".into(),
         Method::Head => "HEAD".into(),
@@ -122,24 +131,67 @@ fn read_request(request: &IncomingRequest) -> Result<Request, Refusal> {
         Some(Scheme::Http) | None => "http".into(),
     };
     let headers = request.headers().entries();
-    let max_body = MAX_BODY.load(Ordering::Relaxed);
     let declared = headers
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
         .and_then(|(_, value)| std::str::from_utf8(value).ok()?.trim().parse::<u64>().ok());
-    if declared.is_some_and(|length| length > max_body) {
+    if declared.is_some_and(|length| length > MAX_BODY.load(Ordering::Relaxed)) {
         return Err(Refusal::TooLarge);
     }
-    let body = read_body(request, max_body)?;
     Ok(Request {
         method,
         path,
         query,
         headers,
-        body,
+        body: Vec::new(),
         scheme,
         authority: request.authority().unwrap_or_default(),
     })
+}
+
+/// The whole request, body included.
+fn read_request(request: &IncomingRequest) -> Result<Request, Refusal> {
+    let mut head = read_head(request)?;
+    head.body = read_body(request, MAX_BODY.load(Ordering::Relaxed))?;
+    Ok(head)
+}
+
+/// Serves a request with a streaming (ASGI) app: `pycomponent.http.stream`
+/// reads the body and writes the response through `http_stream` as the app
+/// goes; a response the app did not start is a 500, and one it did not end
+/// is cut short.
+fn stream_app(request: IncomingRequest, response_out: ResponseOutparam) {
+    let head = matches!(request.method(), Method::Head);
+    let refused = |response_out, status, text: &str| send(text_response(status, text), head, response_out);
+    let meta = match read_head(&request) {
+        Ok(meta) => meta,
+        Err(Refusal::TooLarge) => {
+            let text = format!("Request body larger than {} bytes\n", MAX_BODY.load(Ordering::Relaxed));
+            return refused(response_out, 413, &text);
+        }
+        Err(Refusal::Unreadable(_)) => return refused(response_out, 400, "Bad Request\n"),
+    };
+    http_stream::begin(&request, response_out, head);
+    let call = || -> PyResult<Owned> {
+        let args = head_args(&meta)?;
+        call_http("stream", &args.iter().collect::<Vec<_>>())
+    };
+    let result = call().map_err(interp::describe);
+    forward_output();
+    if let Err(error) = result {
+        log_failure(&meta, &error);
+    }
+    match http_stream::end() {
+        Outcome::Unanswered(response_out) => {
+            send(text_response(500, "Internal Server Error\n"), head, response_out)
+        }
+        Outcome::CutShort => crate::vfs::log(format_args!(
+            "pycomponent: {} {}: the response was cut short",
+            meta.method, meta.path
+        )),
+        Outcome::Complete => {}
+    }
+    drop(request);
 }
 
 fn read_body(request: &IncomingRequest, max_body: u64) -> Result<Vec<u8>, Refusal> {
@@ -172,35 +224,50 @@ fn read_body(request: &IncomingRequest, max_body: u64) -> Result<Vec<u8>, Refusa
 /// stderr.
 fn run_app(request: &Request) -> Response {
     let response = dispatch(request);
-    let output = interp::take_output();
-    crate::vfs::write_to_host(1, output.stdout.as_bytes());
-    crate::vfs::write_to_host(2, output.stderr.as_bytes());
+    forward_output();
     response.unwrap_or_else(|error| {
-        crate::vfs::log(format_args!(
-            "pycomponent: {} {}: {}: {}\n{}",
-            request.method, request.path, error.type_name, error.message, error.traceback
-        ));
+        log_failure(request, &error);
         text_response(500, "Internal Server Error\n")
     })
 }
 
+/// Hands what the app printed to the host's stdout and stderr.
+fn forward_output() {
+    let output = interp::take_output();
+    crate::vfs::write_to_host(1, output.stdout.as_bytes());
+    crate::vfs::write_to_host(2, output.stderr.as_bytes());
+}
+
+fn log_failure(request: &Request, error: &PythonError) {
+    crate::vfs::log(format_args!(
+        "pycomponent: {} {}: {}: {}\n{}",
+        request.method, request.path, error.type_name, error.message, error.traceback
+    ));
+}
+
+/// `(method, path, query, headers, scheme, authority)` for Python.
+fn head_args(request: &Request) -> PyResult<[Owned; 6]> {
+    let headers = request
+        .headers
+        .iter()
+        .map(|(name, value)| py::tuple([py::str(name)?, py::bytes(value)?].into_iter()))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok([
+        py::str(&request.method)?,
+        py::str(&request.path)?,
+        py::str(&request.query)?,
+        py::list(headers.into_iter())?,
+        py::str(&request.scheme)?,
+        py::str(&request.authority)?,
+    ])
+}
+
 fn dispatch(request: &Request) -> Result<Response, PythonError> {
     let call = || -> PyResult<Response> {
-        let headers = request
-            .headers
-            .iter()
-            .map(|(name, value)| py::tuple([py::str(name)?, py::bytes(value)?].into_iter()))
-            .collect::<PyResult<Vec<_>>>()?;
-        let args = [
-            py::str(&request.method)?,
-            py::str(&request.path)?,
-            py::str(&request.query)?,
-            py::list(headers.into_iter())?,
-            py::bytes(&request.body)?,
-            py::str(&request.scheme)?,
-            py::str(&request.authority)?,
-        ];
-        let result = call_http("dispatch", &args.iter().collect::<Vec<_>>())?;
+        let [method, path, query, headers, scheme, authority] = head_args(request)?;
+        let body = py::bytes(&request.body)?;
+        let args = [&method, &path, &query, &headers, &body, &scheme, &authority];
+        let result = call_http("dispatch", &args)?;
         let item = |i| py::tuple_item(&result, i);
         let status = py::int_value(&item(0)?)?;
         let status = status
@@ -216,7 +283,7 @@ fn dispatch(request: &Request) -> Result<Response, PythonError> {
                     "a response header is not a (name, value) pair",
                 ));
             };
-            headers.push((py::text_of(name)?, py::text_of(value)?));
+            headers.push((py::text_of(name)?, py::text_of(value)?.into_bytes()));
         }
         let body = py::bytes_of(&item(2)?)?;
         Ok(Response { status, headers, body })
@@ -232,44 +299,19 @@ fn text_response(status: u16, text: &str) -> Response {
     }
 }
 
-/// Writes the response. The body is complete, so its length is known and
-/// sent as `content-length` (the app's own is replaced); headers the host
-/// refuses (hop-by-hop ones such as `connection`) are left out and logged.
+/// Writes a whole response: its length is known and sent as
+/// `content-length` (the app's own is replaced).
 fn send(response: Response, head: bool, response_out: ResponseOutparam) {
-    let fields = Fields::new();
-    for (name, value) in &response.headers {
-        if name.eq_ignore_ascii_case("content-length") {
-            continue;
-        }
-        if let Err(error) = fields.append(name, value.as_bytes()) {
-            crate::vfs::log(format_args!("pycomponent: response header {name:?} left out: {error:?}"));
-        }
-    }
-    if !head {
-        let _ = fields.set("content-length", &[response.body.len().to_string().into_bytes()]);
-    }
-    let outgoing = OutgoingResponse::new(fields);
-    if outgoing.set_status_code(response.status).is_err() {
-        crate::vfs::log(format_args!("pycomponent: invalid status {}; sending 500", response.status));
-        let _ = outgoing.set_status_code(500);
-    }
-    let Ok(body) = outgoing.body() else {
-        ResponseOutparam::set(response_out, Err(ErrorCode::InternalError(Some("no response body".into()))));
+    let length = Some(response.body.len());
+    let Some(body) =
+        http_stream::start_response(response.status, &response.headers, length, head, response_out)
+    else {
         return;
     };
-    ResponseOutparam::set(response_out, Ok(outgoing));
-    if !head {
-        let Ok(stream) = body.write() else { return };
-        for chunk in response.body.chunks(WRITE_CHUNK) {
-            if let Err(error) = stream.blocking_write_and_flush(chunk) {
-                // The client went away: nothing more to send.
-                crate::vfs::log(format_args!("pycomponent: writing the response body failed: {error:?}"));
-                return;
-            }
-        }
-        drop(stream);
+    if !head && let Err(why) = body.write(&response.body) {
+        // The client went away: nothing more to send.
+        crate::vfs::log(format_args!("pycomponent: writing the response body failed: {why}"));
+        return;
     }
-    if let Err(error) = OutgoingBody::finish(body, None) {
-        crate::vfs::log(format_args!("pycomponent: finishing the response failed: {error:?}"));
-    }
+    body.finish();
 }

@@ -419,3 +419,174 @@ def install_http_client(client):
     client.HTTPSConnection = HTTPSConnection
     if "HTTPSConnection" not in client.__all__:
         client.__all__.append("HTTPSConnection")
+
+
+def _library_error(library_class, error, **kwargs):
+    """``error`` (one of the classes above) raised as ``library_class`` of
+    a client library too, so that both ``except requests.ConnectionError``
+    and ``except PermissionError`` catch a denied request."""
+    key = (library_class, type(error))
+    combined = _LIBRARY_ERRORS.get(key)
+    if combined is None:
+        combined = type(type(error).__name__, (library_class, type(error)), {"__module__": "pycomponent.http"})
+        _LIBRARY_ERRORS[key] = combined
+    return combined(str(error), **kwargs)
+
+
+_LIBRARY_ERRORS = {}
+
+
+def _body_bytes(body):
+    """A request body as bytes: ``None``, ``str``, bytes-like, a file or an
+    iterable of chunks (the host's client takes the body whole)."""
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body)
+    if hasattr(body, "read"):
+        data = body.read()
+        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    return b"".join(chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk) for chunk in body)
+
+
+def install_requests(adapters):
+    """Makes ``requests`` send through the host (called when
+    ``requests.adapters`` is imported): ``HTTPAdapter.send`` hands each
+    request to the host's client instead of urllib3's connection pool.
+    Sessions, cookies, redirects (each hop a request of its own, checked by
+    the host again), authentication, ``raise_for_status`` and content
+    decoding are requests' own and run unchanged; ``stream=True`` gets the
+    body read whole, and proxies and client certificates are not used: the
+    host's client connects."""
+    import http.client
+
+    import requests.exceptions as errors
+    import urllib3
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        try:
+            status, reason, headers, content = _send(
+                request.method, request.url, request.headers.items(), _body_bytes(request.body), _requests_timeout(timeout)
+            )
+        except HTTPTimeout as error:
+            raise _library_error(errors.ReadTimeout, error, request=request) from None
+        except InvalidRequest as error:
+            raise _library_error(errors.InvalidURL, error, request=request) from None
+        except HTTPClientError as error:
+            raise _library_error(errors.ConnectionError, error, request=request) from None
+        message = http.client.HTTPMessage()
+        for name, value in headers:
+            message[name] = value.decode("latin-1")
+        raw = urllib3.HTTPResponse(
+            body=io.BytesIO(content),
+            headers=urllib3.HTTPHeaderDict(message.items()),
+            status=status,
+            version=11,
+            reason=reason,
+            preload_content=False,
+            decode_content=False,
+            # requests reads cookies from the response's message, here.
+            original_response=_OriginalResponse(message),
+            request_method=request.method,
+            request_url=request.url,
+        )
+        return self.build_response(request, raw)
+
+    adapters.HTTPAdapter.send = send
+
+
+class _OriginalResponse:
+    """What requests' cookie jar reads of an ``http.client`` response."""
+
+    def __init__(self, msg):
+        self.msg = msg
+
+    def isclosed(self):
+        return True
+
+    def close(self):
+        pass
+
+
+def _requests_timeout(timeout):
+    """requests' ``timeout``: seconds, ``(connect, read)`` or a urllib3
+    ``Timeout``; the host's limit is on the whole request, so the larger."""
+    if isinstance(timeout, tuple):
+        values = [t for t in timeout if t is not None]
+        return max(values) if values else None
+    if timeout is not None and not isinstance(timeout, (int, float)):
+        values = [t for t in (getattr(timeout, "total", None), getattr(timeout, "_read", None), getattr(timeout, "_connect", None)) if isinstance(t, (int, float))]
+        return max(values) if values else None
+    return timeout
+
+
+def _send(method, url, headers, body, timeout):
+    """``request`` for a client library."""
+    return request(method, url, _library_headers(headers), body, timeout)
+
+
+def _library_headers(headers):
+    """A client library's headers without the hop's own, which the host's
+    client sets (and wasi:http refuses); names as ``str``."""
+    result = []
+    for name, value in headers:
+        if isinstance(name, bytes):
+            name = name.decode("latin-1")
+        if name.lower().encode("latin-1") not in _HOP_HEADERS:
+            result.append((name, value))
+    return result
+
+
+def install_httpx(transports):
+    """Makes ``httpx`` send through the host (called when its default
+    transports are imported): ``HTTPTransport`` and ``AsyncHTTPTransport``
+    hand each request to the host's client instead of httpcore's pool (the
+    asynchronous one without blocking, in an asynchronous call of the
+    embedder). Everything above the transport (clients, redirects, cookies,
+    authentication, content decoding) is httpx's own; response bodies come
+    whole, and proxies and client certificates are not used."""
+    import httpx
+
+    def response(request, answer):
+        status, reason, headers, content = answer
+        return httpx.Response(
+            status,
+            headers=[(name, value) for name, value in headers],
+            stream=httpx.ByteStream(content),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason.encode("latin-1", "replace")},
+            request=request,
+        )
+
+    def failure(request, error):
+        if isinstance(error, HTTPTimeout):
+            return _library_error(httpx.ReadTimeout, error, request=request)
+        if isinstance(error, InvalidRequest):
+            return _library_error(httpx.UnsupportedProtocol, error, request=request)
+        return _library_error(httpx.ConnectError, error, request=request)
+
+    def handle_request(self, request):
+        try:
+            answer = _send(request.method, str(request.url), request.headers.raw, request.read(), _httpx_timeout(request))
+        except HTTPClientError as error:
+            raise failure(request, error) from None
+        return response(request, answer)
+
+    async def handle_async_request(self, request):
+        body = await request.aread()
+        try:
+            headers = _library_headers(request.headers.raw)
+            answer = await _request_async(request.method, str(request.url), headers, body, _httpx_timeout(request))
+        except HTTPClientError as error:
+            raise failure(request, error) from None
+        return response(request, answer)
+
+    transports.HTTPTransport.handle_request = handle_request
+    transports.AsyncHTTPTransport.handle_async_request = handle_async_request
+
+
+def _httpx_timeout(request):
+    """httpx's per-phase timeouts; the host's limit is on the whole request, so the largest."""
+    values = [t for t in (request.extensions.get("timeout") or {}).values() if t is not None]
+    return max(values) if values else None

@@ -111,13 +111,7 @@ fn request(args: &Owned) -> PyResult<Request> {
     };
     let items = py::sequence_items(args)?;
     let [method, url, headers, body, timeout] = items.as_slice() else { return Err(usage()) };
-    let headers = py::sequence_items(headers)?
-        .iter()
-        .map(|header| match py::sequence_items(header)?.as_slice() {
-            [name, value] => Ok((py::text_of(name)?, py::bytes_of(value)?)),
-            _ => Err(usage()),
-        })
-        .collect::<PyResult<Vec<_>>>()?;
+    let headers = header_list(headers, usage)?;
     Ok(Request {
         method: py::text_of(method)?,
         url: py::text_of(url)?,
@@ -125,6 +119,18 @@ fn request(args: &Owned) -> PyResult<Request> {
         body: py::bytes_of(body)?,
         timeout_ms: if timeout.is_none() { None } else { Some(py::uint_value(timeout)?) },
     })
+}
+
+/// Headers from Python: a sequence of `(name: str, value: bytes)`;
+/// anything else is the `usage` error.
+pub(crate) fn header_list(headers: &Owned, usage: impl Fn() -> PyErr) -> PyResult<Vec<(String, Vec<u8>)>> {
+    py::sequence_items(headers)?
+        .iter()
+        .map(|header| match py::sequence_items(header)?.as_slice() {
+            [name, value] => Ok((py::text_of(name)?, py::bytes_of(value)?)),
+            _ => Err(usage()),
+        })
+        .collect()
 }
 
 /// `(None, (status, reason, headers, body))`, or the error as `(kind, message)`.

@@ -22,6 +22,9 @@ const EVENT_LOOP: &str = include_str!("event_loop.py");
 /// module `_pycomponent_http`.
 const HTTP_CLIENT: &str = include_str!("http_client.py");
 
+/// The `ssl` module without OpenSSL: TLS is the host's (see that file).
+const SSL: &str = include_str!("ssl.py");
+
 /// The package `pycomponent` of the interpreter world.
 #[cfg(not(feature = "http"))]
 const PYCOMPONENT_PACKAGE: &str =
@@ -71,7 +74,10 @@ fn run_bootstrap() -> PyResult<()> {
     };
     add("_pycomponent_asyncio", EVENT_LOOP, false)?;
     add("_pycomponent_http", HTTP_CLIENT, false)?;
+    add("ssl", SSL, false)?;
     crate::http_client::install(&module)?;
+    #[cfg(feature = "http")]
+    crate::http_stream::install(&module)?;
     // An HTTP app has no host functions: Python's stand-ins stay, so
     // that `import` finds no host modules and a host call raises.
     #[cfg(not(feature = "http"))]

@@ -19,6 +19,8 @@ mod http;
 mod http_client;
 #[cfg(feature = "http")]
 mod http_outgoing;
+#[cfg(feature = "http")]
+mod http_stream;
 mod interp;
 mod py;
 mod vfs;

@@ -123,6 +123,9 @@ pub enum ExceptionKind {
     Type,
     /// `RuntimeError`.
     Runtime,
+    /// `ConnectionError`: the peer of an HTTP exchange went away.
+    #[cfg(feature = "http")]
+    Connection,
     /// `SystemError`: a C-API call failed without saying why.
     System,
 }
@@ -178,6 +181,8 @@ fn raise(kind: ExceptionKind, message: &str) {
             ExceptionKind::Value => ffi::PyExc_ValueError,
             ExceptionKind::Type => ffi::PyExc_TypeError,
             ExceptionKind::Runtime => ffi::PyExc_RuntimeError,
+            #[cfg(feature = "http")]
+            ExceptionKind::Connection => ffi::PyExc_ConnectionError,
             ExceptionKind::System => ffi::PyExc_SystemError,
         };
         ffi::PyErr_SetString(kind, message.as_ptr());

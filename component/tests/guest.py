@@ -35,7 +35,9 @@ def load_bootstrap():
     module.__builtins__ = builtins
     sys.modules["_pycomponent"] = module
     exec(compile(source("bootstrap.py"), "<string>", "exec"), module.__dict__)
+    module.add_module("_pycomponent_asyncio", source("event_loop.py"), False)
     module.add_module("_pycomponent_http", source("http_client.py"), False)
+    module.add_module("ssl", source("ssl.py"), False)
     return module
 
 

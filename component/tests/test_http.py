@@ -49,7 +49,7 @@ class HttpAppTestCase(HttpTestCase):
 class LoadAppTest(HttpAppTestCase):
     def test_a_handle_app(self):
         _, max_body = self.load({"src/app.py": "def handle(request):\n    return 'hi'\n"}, max_body=4096)
-        self.assertEqual(max_body, 4096)
+        self.assertEqual(max_body, (4096, False), "the limit; not streaming")
         self.assertEqual(self.request(), (200, [TEXT], b"hi"))
 
     def test_a_wsgi_app_comes_before_handle(self):
@@ -67,7 +67,7 @@ class LoadAppTest(HttpAppTestCase):
         root = self.stage({"src/app.py": "app = 'not callable'\n"})
         self.assertEqual(
             self.error("call", "pycomponent.http.load_app", (root,), {})[:2],
-            ("TypeError", "app.py defines neither `app` (a WSGI application) nor `handle(request)`"),
+            ("TypeError", "app.py defines neither `app` (an ASGI or WSGI application) nor `handle(request)`"),
         )
 
     def test_a_package_with_dependencies(self):

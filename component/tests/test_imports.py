@@ -280,7 +280,8 @@ class EmbedStdlibTest(GuestTestCase):
     def test_the_path_finder_searches_only_what_is_put_on_sys_path(self):
         self.boot.embed_stdlib(self.root, self.packages, [])
         self.assertEqual(sys.path, [])
-        self.assertEqual(sys.meta_path[:2], [self.boot._finder, self.boot._stdlib])
+        adapted, finder, stdlib = sys.meta_path[:3]
+        self.assertEqual((type(adapted).__name__, finder, stdlib), ("_AdaptedImports", self.boot._finder, self.boot._stdlib))
         self.assertIs(sys.meta_path[-1], importlib.machinery.PathFinder)
         elsewhere = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, elsewhere)
@@ -345,3 +346,18 @@ class EmbedStdlibTest(GuestTestCase):
             self.error("embed_stdlib", self.root, self.packages, [])[:2],
             ("ImportError", f"{filename}: bytecode of another Python version"),
         )
+
+
+class AdaptedImportsTest(GuestTestCase):
+    def test_an_adapter_runs_after_its_module_wherever_it_comes_from(self):
+        directory = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, directory)
+        with open(os.path.join(directory, "adapted_demo.py"), "w", encoding="utf-8") as f:
+            f.write("STATE = 'as written'\n")
+        self.boot.add_module("adapter_of_demo", "def adapt(module):\n    module.STATE += ', adapted'\n", False)
+        self.boot.ADAPTERS["adapted_demo"] = ("adapter_of_demo", "adapt")
+        sys.path.insert(0, directory)
+        module = importlib.import_module("adapted_demo")
+        self.assertEqual(module.STATE, "as written, adapted")
+        self.assertEqual(module.__spec__.loader.get_source("adapted_demo"), "STATE = 'as written'\n")
+        self.assertEqual(module.__file__, os.path.join(directory, "adapted_demo.py"))

@@ -75,6 +75,10 @@ enum Task {
         /// docs/benchmarks/results.json (after editing bench/notes.md).
         #[arg(long, conflicts_with = "quick")]
         report_only: bool,
+        /// Measure only the edge apps (hello and relay, every server in
+        /// one run) and update their figures in results.json and the report.
+        #[arg(long, conflicts_with = "report_only")]
+        edge_only: bool,
     },
     /// Run the modules of CPython's own test suite listed in
     /// host-tests/regrtest/expected.txt inside the component, each in a
@@ -101,6 +105,9 @@ fn main() {
         Task::Js => js::build().map(drop),
         Task::Regrtest => regrtest(),
         Task::Bench { report_only: true, .. } => bench::report_only(),
+        Task::Bench { edge_only: true, quick, .. } => {
+            bench::edge_only(if quick { bench::Effort::QUICK } else { bench::Effort::FULL })
+        }
         Task::Bench { quick, .. } => {
             bench::run(if quick { bench::Effort::QUICK } else { bench::Effort::FULL })
         }

@@ -1,5 +1,5 @@
-//! `pycomponent build`: turns a Python web app (a WSGI `app` or a
-//! `handle(request)` function) and its pure-Python dependencies into a
+//! `pycomponent build`: turns a Python web app (an ASGI or WSGI `app`, or
+//! a `handle(request)` function) and its pure-Python dependencies into a
 //! `wasi:http` component, with the app imported in the snapshot.
 //!
 //! The starting point is the HTTP core module that `cargo xtask component`
@@ -185,11 +185,32 @@ impl Stage {
                 stderr.trim_end()
             )));
         }
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&wheels)
-            .map_err(|e| Error::Build(format!("reading {}: {e}", wheels.display())))?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .collect();
-        files.sort();
+        let mut files = wheel_files(&wheels)?;
+        // Many packages with native wheels publish a pure-Python one of the
+        // same release too (charset-normalizer, which requests needs): that
+        // one is taken instead.
+        let pins: Vec<String> =
+            files.iter().filter(|f| !is_pure_wheel(f)).filter_map(|f| wheel_pin(f)).collect();
+        if !pins.is_empty() {
+            let pure = self.root.join("pure-wheels");
+            for pin in &pins {
+                // One at a time: a release without a pure wheel fails alone.
+                let found = pip()
+                    .args(["download", "--no-deps", "--only-binary=:all:", "--python-version", "3.11"])
+                    .args(["--implementation", "py", "--abi", "none", "--platform", "any", "--dest"])
+                    .arg(&pure)
+                    .arg(pin)
+                    .output()
+                    .map_err(|e| Error::Build(format!("running `python3 -m pip` failed: {e}")))?;
+                if found.status.success() {
+                    files.retain(|f| is_pure_wheel(f) || wheel_pin(f).as_deref() != Some(pin.as_str()));
+                }
+            }
+            if pure.is_dir() {
+                files.extend(wheel_files(&pure)?);
+                files.sort();
+            }
+        }
         let native: Vec<String> = files
             .iter()
             .filter(|f| !is_pure_wheel(f))
@@ -229,6 +250,24 @@ impl Drop for Stage {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.root);
     }
+}
+
+/// The wheels in `dir`, sorted.
+fn wheel_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::Build(format!("reading {}: {e}", dir.display())))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "whl"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// `name==version` of a wheel, from its file name (`name-version-tags.whl`).
+fn wheel_pin(wheel: &Path) -> Option<String> {
+    let stem = wheel.file_stem()?.to_str()?;
+    let mut parts = stem.split('-');
+    Some(format!("{}=={}", parts.next()?, parts.next()?))
 }
 
 fn pip() -> Command {

@@ -47,8 +47,9 @@ enum Command {
     /// (`exit()` or `raise SystemExit(N)` ends it with that status).
     Repl,
     /// Build a Python web app into a wasi:http component: APP is a .py file
-    /// or a package directory defining `app` (a WSGI application, e.g.
-    /// Flask) or `handle(request)`. The app and its pure-Python requirements
+    /// or a package directory defining `app` (an ASGI application, e.g.
+    /// Starlette or FastAPI, or a WSGI one, e.g. Flask) or
+    /// `handle(request)`. The app and its pure-Python requirements
     /// are imported while the component is built, so requests start with
     /// them loaded. The result runs under `pycomponent serve`, `wasmtime
     /// serve` and other wasi:http hosts.

@@ -50,6 +50,28 @@ fn proxy_app() -> &'static [u8] {
     built(&CELL, || AppSource::new(apps().join("proxy.py")))
 }
 
+fn asgi_app() -> &'static [u8] {
+    static CELL: OnceLock<Vec<u8>> = OnceLock::new();
+    built(&CELL, || AppSource { max_body: 1 << 20, ..AppSource::new(apps().join("asgi_app.py")) })
+}
+
+fn starlette_app() -> &'static [u8] {
+    static CELL: OnceLock<Vec<u8>> = OnceLock::new();
+    let edge = host_tests::workspace_root().join("examples/edge");
+    built(&CELL, || AppSource {
+        requirements: Some(edge.join("starlette-requirements.txt")),
+        ..AppSource::new(edge.join("starlette_app.py"))
+    })
+}
+
+fn clients_app() -> &'static [u8] {
+    static CELL: OnceLock<Vec<u8>> = OnceLock::new();
+    built(&CELL, || AppSource {
+        requirements: Some(apps().join("clients-requirements.txt")),
+        ..AppSource::new(apps().join("clients.py"))
+    })
+}
+
 /// `/fetch?url=` of the proxy app.
 fn fetch_through(addr: SocketAddr, url: &str) -> Response {
     get(addr, &format!("/fetch?url={url}")).expect("the request")
@@ -122,16 +144,23 @@ struct ExpectedExchange {
 }
 
 fn check_example(addr: SocketAddr) {
-    let path = host_tests::workspace_root().join("examples/edge/expected.json");
+    check_exchanges(addr, "expected.json", "");
+}
+
+/// Sends each request of `examples/edge/<file>` and checks its response;
+/// `{upstream}` in a target stands for `upstream`, an upstream's base URL.
+fn check_exchanges(addr: SocketAddr, file: &str, upstream: &str) {
+    let path = host_tests::workspace_root().join("examples/edge").join(file);
     let exchanges: Vec<ExpectedExchange> =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).expect("expected.json parses");
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).expect("the expected exchanges parse");
     assert!(exchanges.len() >= 6);
     for exchange in &exchanges {
+        let target = exchange.target.replace("{upstream}", upstream);
         let headers: Vec<(&str, &str)> =
             exchange.content_type.iter().map(|t| ("content-type", t.as_str())).collect();
-        let reply = request(addr, &exchange.method, &exchange.target, &headers, exchange.body.as_bytes())
+        let reply = request(addr, &exchange.method, &target, &headers, exchange.body.as_bytes())
             .expect("the request");
-        let what = format!("{} {}", exchange.method, exchange.target);
+        let what = format!("{file}: {} {target}", exchange.method);
         assert_eq!(reply.status, exchange.status, "{what}: {}", reply.text());
         assert_eq!(reply.header("content-type"), Some(exchange.response_type.as_str()), "{what}");
         assert_eq!(reply.text(), exchange.response, "{what}");
@@ -435,4 +464,97 @@ fn the_same_components_run_under_wasmtime_serve() {
     assert!(reply.text().starts_with("200 GET /echo\n"), "{}", reply.text());
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn asgi_apps_stream_both_ways_and_keep_their_lifespan_state() {
+    let served = serve(asgi_app(), quiet(ServeOptions::default()));
+    let addr = served.addr;
+    // The lifespan startup ran once, at build time, and its state reaches each request.
+    let state = get(addr, "/state").unwrap();
+    assert_eq!(state.text(), r#"{"greeting": "prepared at build time", "startups": 1, "spec": "2.4"}"#);
+    assert_eq!(get(addr, "/state").unwrap().text(), state.text(), "each request starts from the snapshot");
+
+    // A response sent in parts goes out chunked, as the app makes it.
+    let streamed = get(addr, "/stream?chunks=40").unwrap();
+    assert_eq!(streamed.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(streamed.header("content-length"), None);
+    assert_eq!(streamed.body.len(), 40 * 65536);
+    assert!(streamed.body[..65536].iter().all(|&b| b == b'A') && streamed.body[39 * 65536] == b'A' + 13);
+    let head = request(addr, "HEAD", "/stream", &[], b"").unwrap();
+    assert_eq!((head.status, head.body.len()), (200, 0));
+
+    // The body reaches the app in the chunks it is read in, whole.
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let sum: u64 = body.iter().map(|&b| u64::from(b)).sum();
+    let upload = request(addr, "POST", "/upload", &[], &body).unwrap();
+    let reply: serde_json::Value = serde_json::from_str(&upload.text()).unwrap();
+    assert_eq!((reply["size"].as_u64(), reply["sum"].as_u64()), (Some(300_000), Some(sum)), "{reply}");
+    assert!(reply["messages"].as_u64().unwrap() > 2, "read in parts: {reply}");
+    // Over the build's --max-body (1 MiB): 413, whether declared or found while reading.
+    assert_eq!(request(addr, "POST", "/upload", &[], &vec![1; (1 << 20) + 1]).unwrap().status, 413);
+
+    // A failure before the response is a 500; after it started, the
+    // response is cut short (no complete chunked body reaches the client).
+    assert_eq!(get(addr, "/raise").unwrap().status, 500);
+    assert!(get(addr, "/cut").is_err(), "a cut response must not look complete");
+    let late = get(addr, "/late-disconnect").unwrap();
+    assert_eq!(late.text(), r#"{"done": false}"#);
+    assert_eq!(get(addr, "/state").unwrap().status, 200, "the server keeps serving");
+}
+
+#[test]
+fn a_failing_lifespan_startup_fails_the_build() {
+    let dir = std::env::temp_dir().join(format!("pycomponent-lifespan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let app = dir.join("broken_lifespan.py");
+    std::fs::write(
+        &app,
+        "async def app(scope, receive, send):\n    if scope['type'] == 'lifespan':\n        \
+         await receive()\n        await send({'type': 'lifespan.startup.failed', 'message': 'no database'})\n",
+    )
+    .unwrap();
+    // The Python error ("the app's lifespan startup failed: no database")
+    // goes to the build's stderr.
+    let error = build(&AppSource::new(&app)).expect_err("the build fails").to_string();
+    assert!(error.contains("importing the app failed"), "{error}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_starlette_example_runs_under_both_servers() {
+    let upstream = host_tests::upstream::Upstream::start();
+    let base = upstream.url("");
+    let mut options = quiet(ServeOptions::default());
+    options.http = pycomponent::HttpPolicy::deny_all().allow(&upstream.grant()).unwrap();
+    let served = serve(starlette_app(), options);
+    check_exchanges(served.addr, "starlette_expected.json", &base);
+    drop(served);
+
+    let dir = std::env::temp_dir().join(format!("pycomponent-starlette-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let component = dir.join("starlette.wasm");
+    std::fs::write(&component, starlette_app()).unwrap();
+    let server = WasmtimeServe::start(&component);
+    check_exchanges(server.addr, "starlette_expected.json", &base);
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn requests_and_httpx_send_through_the_host() {
+    let upstream = host_tests::upstream::Upstream::start();
+    let mut options = quiet(ServeOptions::default());
+    options.http = pycomponent::HttpPolicy::deny_all().allow(&upstream.grant()).unwrap();
+    let served = serve(clients_app(), options);
+    for client in ["requests", "httpx", "httpx-async"] {
+        let reply =
+            get(served.addr, &format!("/{client}?url={}", upstream.url("/redirect?to=/status/201"))).unwrap();
+        assert_eq!((reply.status, reply.text().as_str()), (200, "201 status 201"), "{client}");
+        let reply = get(served.addr, &format!("/{client}?url=http://127.0.0.1:9/")).unwrap();
+        assert_eq!(reply.status, 403, "{client}: {}", reply.text());
+        assert!(reply.text().contains("--allow-http http://127.0.0.1:9"), "{client}: {}", reply.text());
+        let reply = get(served.addr, &format!("/{client}?url={}", upstream.url("/garbage"))).unwrap();
+        assert_eq!(reply.status, 502, "{client}: {}", reply.text());
+    }
 }

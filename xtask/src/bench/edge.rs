@@ -1,10 +1,12 @@
-//! The edge-function figures: one WSGI app (`bench/edge/hello.py`) served
-//! by `pycomponent serve` (a fresh instance per request), by the Wasmtime
-//! CLI's `wasmtime serve` (the same component file) and natively by
-//! gunicorn under CPython built from the same source, each loaded by `wrk`
-//! on loopback in turn.
+//! The edge-function figures: WSGI apps served by `pycomponent serve` (a
+//! fresh instance per request), by the Wasmtime CLI's `wasmtime serve` (the
+//! same component file) and natively by gunicorn under CPython built from
+//! the same source, each loaded by `wrk` on loopback in turn. The apps:
+//! `bench/edge/hello.py`, and `bench/edge/relay.py`, which makes one
+//! outgoing request per request to an upstream started here.
 
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -39,19 +41,45 @@ pub const SERVERS: &[(&str, &str)] = &[
 const THREADS: u32 = 2;
 const CONNECTIONS: u32 = 16;
 
-/// Builds the hello app with the release CLI and measures each server for
-/// `seconds` (after a 2-second warm-up).
-pub fn measure(
-    cli: &Path,
-    wasmtime_cli: &Path,
-    native_python: &Path,
+/// The servers, the Wasmtime CLI and native CPython, as the bench found them.
+pub struct Tools<'a> {
+    pub cli: &'a Path,
+    pub wasmtime_cli: &'a Path,
+    pub native_python: &'a Path,
+}
+
+/// The hello app under each server.
+pub fn measure_hello(tools: &Tools, seconds: u32) -> Result<BTreeMap<String, HttpLoad>> {
+    measure(tools, "hello", "/", &[], seconds)
+}
+
+/// The relay app under each server: every request makes one outgoing
+/// request to a loopback upstream (a few lines of Rust below, so that the
+/// upstream costs little next to the servers measured).
+pub fn measure_relay(tools: &Tools, seconds: u32) -> Result<BTreeMap<String, HttpLoad>> {
+    let upstream = Upstream::start()?;
+    let grant = format!("http://{}", upstream.addr);
+    let target = format!("/?url=http://{}/", upstream.addr);
+    measure(tools, "relay", &target, &["--allow-http".to_string(), grant], seconds)
+}
+
+/// Builds `bench/edge/<app>.py` with the release CLI and measures each
+/// server for `seconds` (after a 2-second warm-up) at `target`;
+/// `pycomponent serve` gets `serve_args` too.
+fn measure(
+    tools: &Tools,
+    app: &str,
+    target: &str,
+    serve_args: &[String],
     seconds: u32,
 ) -> Result<BTreeMap<String, HttpLoad>> {
+    let Tools { cli, wasmtime_cli, native_python } = *tools;
     let root = crate::workspace_root();
-    let app = root.join("bench/edge/hello.py");
+    let module = app;
+    let app = root.join(format!("bench/edge/{app}.py"));
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out)?;
-    let component = out.join("hello.wasm");
+    let component = out.join(format!("{module}.wasm"));
     shell::run(Command::new(cli).arg("build").arg(&app).arg("-o").arg(&component))?;
     let gunicorn = gunicorn()?;
 
@@ -61,7 +89,7 @@ pub fn measure(
         let mut command = match *name {
             "pycomponent serve" => {
                 let mut c = Command::new(cli);
-                c.args(["serve", "--quiet", "--addr", &addr.to_string()]).arg(&component);
+                c.args(["serve", "--quiet", "--addr", &addr.to_string()]).args(serve_args).arg(&component);
                 c
             }
             "wasmtime serve" => {
@@ -83,15 +111,15 @@ pub fn measure(
                 ])
                 .arg("--chdir")
                 .arg(app.parent().unwrap_or(&root))
-                .arg("hello:app")
+                .arg(format!("{module}:app"))
                 .env("PYTHONPATH", &gunicorn);
                 c
             }
         };
-        eprintln!("==> bench: wrk against {name} ({seconds} s)");
+        eprintln!("==> bench: wrk against {module} under {name} ({seconds} s)");
         let server = Server::start(&mut command, addr)?;
-        wrk(addr, 2).with_context(|| format!("warming up {name}"))?;
-        let figure = wrk(addr, seconds).with_context(|| format!("loading {name}"))?;
+        wrk(addr, target, 2).with_context(|| format!("warming up {name}"))?;
+        let figure = wrk(addr, target, seconds).with_context(|| format!("loading {name}"))?;
         drop(server);
         figures.insert(name.to_string(), figure);
     }
@@ -151,11 +179,46 @@ impl Drop for Server {
     }
 }
 
-fn wrk(addr: SocketAddr, seconds: u32) -> Result<HttpLoad> {
+/// The relay app's upstream: answers every request on a connection of its
+/// own with a short body and closes it (the clients measured open one
+/// connection per request).
+struct Upstream {
+    addr: SocketAddr,
+}
+
+impl Upstream {
+    fn start() -> Result<Upstream> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        // The thread ends with the process (the bench), like its listener.
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || answer(stream));
+            }
+        });
+        Ok(Upstream { addr })
+    }
+}
+
+fn answer(mut stream: TcpStream) {
+    let mut request = Vec::new();
+    let mut buffer = [0; 4096];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => request.extend_from_slice(&buffer[..n]),
+        }
+    }
+    let _ = stream.write_all(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 6\r\nconnection: close\r\n\r\nhello\n",
+    );
+}
+
+fn wrk(addr: SocketAddr, target: &str, seconds: u32) -> Result<HttpLoad> {
     let output = shell::output(
         Command::new("wrk")
             .args(["-t", &THREADS.to_string(), "-c", &CONNECTIONS.to_string(), "-d", &format!("{seconds}s")])
-            .args(["--latency", &format!("http://{addr}/")]),
+            .args(["--latency", &format!("http://{addr}{target}")]),
     )?;
     parse_wrk(&output).with_context(|| format!("reading wrk's output:\n{output}"))
 }

@@ -69,6 +69,9 @@ pub struct Results {
     /// The hello app under load, by server (see `edge::SERVERS`).
     #[serde(default)]
     pub http: BTreeMap<String, edge::HttpLoad>,
+    /// The relay app (one upstream request per request) under load, by server.
+    #[serde(default)]
+    pub http_upstream: BTreeMap<String, edge::HttpLoad>,
 }
 
 /// The runtimes of the workload table, in report order, with their labels.
@@ -197,7 +200,9 @@ pub fn run(effort: Effort) -> Result<()> {
     eprintln!("==> bench: host calls in Node, sync and awaited");
     let node_host_calls = measure::node_host_calls(&js_dir, effort.node_runs)?;
 
-    let http = edge::measure(&cli, &wasmtime_cli, &native, effort.http_seconds)?;
+    let tools = edge::Tools { cli: &cli, wasmtime_cli: &wasmtime_cli, native_python: &native };
+    let http = edge::measure_hello(&tools, effort.http_seconds)?;
+    let http_upstream = edge::measure_relay(&tools, effort.http_seconds)?;
 
     let results = Results {
         date: shell::output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))?.trim().to_string(),
@@ -211,10 +216,34 @@ pub fn run(effort: Effort) -> Result<()> {
         node_startup,
         node_host_calls,
         http,
+        http_upstream,
     };
     let out = root.join("docs/benchmarks");
     fs::create_dir_all(&out)?;
     fs::write(out.join("results.json"), serde_json::to_string_pretty(&results)? + "\n")?;
+    write_report(&results)
+}
+
+/// Measures the edge apps alone (both, each server in turn, in one run)
+/// and puts their figures into docs/benchmarks/results.json, keeping the
+/// others; then renders the report again.
+pub fn edge_only(effort: Effort) -> Result<()> {
+    toolchain::ensure()?;
+    let cpython = cpython::build(false)?;
+    component::build()?;
+    crate::build_cli()?;
+    let root = workspace_root();
+    let path = root.join("docs/benchmarks/results.json");
+    let text = fs::read_to_string(&path)
+        .with_context(|| format!("reading {} (run `cargo xtask bench` first)", path.display()))?;
+    let mut results: Results = serde_json::from_str(&text).context("parsing results.json")?;
+    let native = cpython.dir.join("native/bin/python3.11");
+    let wasmtime_cli = tools::ensure(versions::WASMTIME_CLI, &cache::root()?)?;
+    let cli = root.join("target/release/pycomponent");
+    let tools = edge::Tools { cli: &cli, wasmtime_cli: &wasmtime_cli, native_python: &native };
+    results.http = edge::measure_hello(&tools, effort.http_seconds)?;
+    results.http_upstream = edge::measure_relay(&tools, effort.http_seconds)?;
+    fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")?;
     write_report(&results)
 }
 

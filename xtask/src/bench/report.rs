@@ -1,6 +1,7 @@
 //! docs/BENCHMARKS.md from one run's results: the targets first, then every
 //! table, then the hand-written notes of bench/notes.md.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::measure::Workload;
@@ -324,8 +325,25 @@ fn http_section(w: &mut String, r: &Results) {
          on loopback, one server at a time, on the same 2 cores as the load generator:\n\n\
          | server | requests/s | p50 latency | p99 latency | errors |\n|---|---|---|---|---|"
     );
+    load_rows(w, &r.http);
+    let _ = writeln!(w);
+    if r.http_upstream.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        w,
+        "With one outgoing request per request: `bench/edge/relay.py` reads a short body from a \
+         loopback upstream (a new connection each time) with `urllib.request.urlopen` and answers \
+         with it; `pycomponent serve` grants the upstream with `--allow-http`:\n\n\
+         | server | requests/s | p50 latency | p99 latency | errors |\n|---|---|---|---|---|"
+    );
+    load_rows(w, &r.http_upstream);
+    let _ = writeln!(w);
+}
+
+fn load_rows(w: &mut String, loads: &BTreeMap<String, super::edge::HttpLoad>) {
     for (key, label) in super::edge::SERVERS {
-        if let Some(h) = r.http.get(*key) {
+        if let Some(h) = loads.get(*key) {
             let _ = writeln!(
                 w,
                 "| {label} | {:.0} | {:.2} ms | {:.2} ms | {} |",
@@ -333,5 +351,4 @@ fn http_section(w: &mut String, r: &Results) {
             );
         }
     }
-    let _ = writeln!(w);
 }

@@ -52,6 +52,14 @@ class LoadAppTest(HttpAppTestCase):
         self.assertEqual(max_body, (4096, False), "the limit; not streaming")
         self.assertEqual(self.request(), (200, [TEXT], b"hi"))
 
+    def test_work_the_stdlib_defers_to_first_use_is_done_at_load(self):
+        import urllib.request
+
+        self.addCleanup(urllib.request.install_opener, urllib.request._opener)
+        urllib.request.install_opener(None)
+        self.load({"src/app.py": "import urllib.request\ndef handle(request):\n    return 'hi'\n"})
+        self.assertIsNotNone(urllib.request._opener, "urlopen's opener is in the snapshot")
+
     def test_a_wsgi_app_comes_before_handle(self):
         source = (
             "def app(environ, start_response):\n"

@@ -22,6 +22,7 @@ the built-in ones code already catches (``PermissionError``,
 import io
 import json
 import sys
+import urllib.error
 import urllib.parse
 
 import _pycomponent
@@ -40,8 +41,18 @@ __all__ = [
 ]
 
 
-class HTTPClientError(OSError):
-    """A request the host's HTTP client did not complete."""
+class HTTPClientError(urllib.error.URLError):
+    """A request the host's HTTP client did not complete: a
+    ``urllib.error.URLError`` (so an ``OSError``), which is what urllib
+    raises natively when a connection fails, so code that catches either
+    catches these. Its message is the host's, without URLError's
+    ``<urlopen error ...>`` around it."""
+
+    def __init__(self, message):
+        super().__init__(message)
+
+    def __str__(self):
+        return str(self.reason)
 
 
 class HTTPDenied(HTTPClientError, PermissionError):

@@ -6,6 +6,7 @@ import asyncio
 import http.client
 import importlib
 import importlib.util
+import urllib.error
 
 from guest import GuestTestCase
 
@@ -105,6 +106,8 @@ class HttpClientTest(GuestTestCase):
             with self.assertRaises(builtin) as raised:
                 c.getresponse()
             self.assertEqual(str(raised.exception), f"GET http://x/: {kind}")
+            # What urllib raises natively for a failed connection, too.
+            self.assertIsInstance(raised.exception, urllib.error.URLError)
             self.assertEqual(type(raised.exception).__module__, "pycomponent.http")
 
     def test_a_tunnel_is_refused(self):

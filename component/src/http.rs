@@ -91,14 +91,7 @@ impl IncomingHandler for crate::Component {
         }
         let response = match read_request(&request) {
             Ok(request) => run_app(&request),
-            Err(Refusal::TooLarge) => text_response(
-                413,
-                &format!("Request body larger than {} bytes\n", MAX_BODY.load(Ordering::Relaxed)),
-            ),
-            Err(Refusal::Unreadable(why)) => {
-                crate::vfs::log(format_args!("pycomponent: reading the request body failed: {why}"));
-                text_response(400, "Bad Request\n")
-            }
+            Err(refusal) => refusal_response(refusal),
         };
         let head = matches!(request.method(), Method::Head);
         drop(request);
@@ -162,14 +155,9 @@ fn read_request(request: &IncomingRequest) -> Result<Request, Refusal> {
 /// is cut short.
 fn stream_app(request: IncomingRequest, response_out: ResponseOutparam) {
     let head = matches!(request.method(), Method::Head);
-    let refused = |response_out, status, text: &str| send(text_response(status, text), head, response_out);
     let meta = match read_head(&request) {
         Ok(meta) => meta,
-        Err(Refusal::TooLarge) => {
-            let text = format!("Request body larger than {} bytes\n", MAX_BODY.load(Ordering::Relaxed));
-            return refused(response_out, 413, &text);
-        }
-        Err(Refusal::Unreadable(_)) => return refused(response_out, 400, "Bad Request\n"),
+        Err(refusal) => return send(refusal_response(refusal), head, response_out),
     };
     http_stream::begin(&request, response_out, head);
     let call = || -> PyResult<Owned> {
@@ -289,6 +277,20 @@ fn dispatch(request: &Request) -> Result<Response, PythonError> {
         Ok(Response { status, headers, body })
     };
     call().map_err(interp::describe)
+}
+
+/// The response to a request that does not reach the app.
+fn refusal_response(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::TooLarge => text_response(
+            413,
+            &format!("Request body larger than {} bytes\n", MAX_BODY.load(Ordering::Relaxed)),
+        ),
+        Refusal::Unreadable(why) => {
+            crate::vfs::log(format_args!("pycomponent: reading the request body failed: {why}"));
+            text_response(400, "Bad Request\n")
+        }
+    }
 }
 
 fn text_response(status: u16, text: &str) -> Response {

@@ -31,11 +31,17 @@ pub(crate) struct ResponseBody {
     body: OutgoingBody,
 }
 
+/// How far the request body has been read.
+enum BodyState {
+    Reading(RequestBody),
+    Ended,
+    /// It could not be opened or read: why.
+    Failed(String),
+}
+
 /// The exchange of the request in progress.
 struct Exchange {
-    /// None once the body has ended (or could not be opened: `unreadable` says why).
-    request: Option<RequestBody>,
-    unreadable: Option<String>,
+    request: BodyState,
     /// Some until the response has started.
     response_out: Option<ResponseOutparam>,
     /// Some while the response body is being written.
@@ -63,13 +69,8 @@ pub(crate) enum Outcome {
 
 /// Opens the exchange of `request` for the Python side.
 pub(crate) fn begin(request: &IncomingRequest, response_out: ResponseOutparam, head: bool) {
-    let (request_body, unreadable) = match open_body(request) {
-        Ok(body) => (Some(body), None),
-        Err(why) => (None, Some(why)),
-    };
     let exchange = Exchange {
-        request: request_body,
-        unreadable,
+        request: open_body(request).map_or_else(BodyState::Failed, BodyState::Reading),
         response_out: Some(response_out),
         response: None,
         ended: false,
@@ -207,13 +208,12 @@ unsafe extern "C" fn body_read(_self: *mut PyObject, size: *mut PyObject) -> *mu
     c_function(|| {
         let size = py::uint_value(&size?)?;
         let chunk = with_exchange(|exchange| {
-            let Some(request) = &exchange.request else {
-                return match &exchange.unreadable {
-                    Some(why) => {
-                        Err(PyErr::new(ExceptionKind::Connection, &format!("the request body: {why}")))
-                    }
-                    None => Ok(Vec::new()),
-                };
+            let failed =
+                |why: &str| PyErr::new(ExceptionKind::Connection, &format!("the request body: {why}"));
+            let request = match &exchange.request {
+                BodyState::Reading(request) => request,
+                BodyState::Ended => return Ok(Vec::new()),
+                BodyState::Failed(why) => return Err(failed(why)),
             };
             loop {
                 match request.stream.blocking_read(size) {
@@ -221,17 +221,14 @@ unsafe extern "C" fn body_read(_self: *mut PyObject, size: *mut PyObject) -> *mu
                     Ok(chunk) if chunk.is_empty() => continue,
                     Ok(chunk) => return Ok(chunk),
                     Err(StreamError::Closed) => {
-                        exchange.request = None;
+                        exchange.request = BodyState::Ended;
                         return Ok(Vec::new());
                     }
                     Err(StreamError::LastOperationFailed(error)) => {
                         let why = error.to_debug_string();
-                        exchange.request = None;
-                        exchange.unreadable = Some(why.clone());
-                        return Err(PyErr::new(
-                            ExceptionKind::Connection,
-                            &format!("the request body: {why}"),
-                        ));
+                        let error = failed(&why);
+                        exchange.request = BodyState::Failed(why);
+                        return Err(error);
                     }
                 }
             }

@@ -63,20 +63,19 @@ pub fn measure_relay(tools: &Tools, seconds: u32) -> Result<BTreeMap<String, Htt
     measure(tools, "relay", &target, &["--allow-http".to_string(), grant], seconds)
 }
 
-/// Builds `bench/edge/<app>.py` with the release CLI and measures each
+/// Builds `bench/edge/<module>.py` with the release CLI and measures each
 /// server for `seconds` (after a 2-second warm-up) at `target`;
 /// `pycomponent serve` gets `serve_args` too.
 fn measure(
     tools: &Tools,
-    app: &str,
+    module: &str,
     target: &str,
     serve_args: &[String],
     seconds: u32,
 ) -> Result<BTreeMap<String, HttpLoad>> {
     let Tools { cli, wasmtime_cli, native_python } = *tools;
     let root = crate::workspace_root();
-    let module = app;
-    let app = root.join(format!("bench/edge/{app}.py"));
+    let app = root.join(format!("bench/edge/{module}.py"));
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out)?;
     let component = out.join(format!("{module}.wasm"));

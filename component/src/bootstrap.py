@@ -814,6 +814,16 @@ def call_async(function, args, kwargs):
     return ("done", result)
 
 
+def call_async_object(obj, args, kwargs, await_object):
+    """WIT ``objects.call-async``: ``obj(*args, **kwargs)``, or ``obj``
+    itself when ``await_object``; an awaitable is awaited on the driven
+    event loop."""
+    result = obj if await_object else obj(*args, **kwargs)
+    if hasattr(type(result), "__await__"):
+        return _event_loop().start(result)
+    return ("done", result)
+
+
 def host_call_future(call_id, label, value=None, ready=False):
     """The awaitable of an asynchronous host call (host_bridge.rs)."""
     return _event_loop().host_call_future(call_id, label, value, ready)
@@ -880,4 +890,4 @@ def exit_status(exit):
 
 
 def import_module(name):
-    importlib.import_module(name)
+    return importlib.import_module(name)

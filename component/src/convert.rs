@@ -1,10 +1,12 @@
 //! Converting between Python objects and WIT values (a flat table of nodes,
-//! root first, containers referring to their items by index).
+//! root first, containers referring to their items by index). Plain data is
+//! copied; other objects cross by handle (`crate::objects` holds Python's,
+//! `crate::host_objects` wraps the embedder's).
 
 use pyo3_ffi as ffi;
 
 use crate::py::{self, ExceptionKind, Owned, PyErr, PyResult};
-use crate::pycomponent::python::types::{Node, OpaqueObject, Value};
+use crate::pycomponent::python::types::{Node, ObjectTraits, PythonObject, Value};
 
 /// The most nodes a value may have when it crosses the boundary.
 pub const MAX_NODES: usize = 1_000_000;
@@ -18,19 +20,84 @@ pub const MAX_PAYLOAD: usize = 64 << 20;
 /// refused rather than risking the guest's stack.
 pub const MAX_DEPTH: usize = 1_000;
 
-/// Converts a Python object to a value. Fails when the object is too large
-/// or too deep, or when Python raises while it is read (a `repr()` that
-/// raises, say).
-pub fn to_value(obj: &Owned) -> PyResult<Value> {
-    let mut table = Table { nodes: Vec::new(), payload: 0 };
-    push(obj, &mut table, 0)?;
-    Ok(Value { nodes: table.nodes })
+/// What a conversion copies.
+#[derive(Clone, Copy)]
+pub struct CopyRules {
+    /// Whether subclasses of the containers (an `OrderedDict`, a named
+    /// tuple) are copied as their base type; otherwise only the exact
+    /// types are, and other objects cross by handle.
+    pub subclasses: bool,
+    /// How many levels of containers are copied; deeper ones cross by
+    /// handle. None copies all (up to [`MAX_DEPTH`]).
+    pub depth: Option<usize>,
 }
 
-/// The nodes built so far and the payload bytes they hold.
+/// The rules of `types.value`: exact built-in types copied, all of them.
+const PLAIN_DATA: CopyRules = CopyRules { subclasses: false, depth: None };
+
+/// Converts a Python object to a value: plain data copied, other objects
+/// held by handle. Fails when the object is too large or too deep, when
+/// the embedder holds too many handles, or when Python raises while it is
+/// read.
+pub fn to_value(obj: &Owned) -> PyResult<Value> {
+    to_value_with(obj, PLAIN_DATA)
+}
+
+/// Converts a Python object to a value by `rules`.
+pub fn to_value_with(obj: &Owned, rules: CopyRules) -> PyResult<Value> {
+    let mut table = Table { nodes: Vec::new(), payload: 0, held: Vec::new(), rules };
+    match push(obj, &mut table, 0) {
+        Ok(_) => Ok(Value { nodes: table.nodes }),
+        Err(err) => {
+            // The embedder never sees these handles: they are not its to release.
+            crate::objects::release(&table.held);
+            Err(err)
+        }
+    }
+}
+
+/// The handles of Python objects that a value holds.
+pub fn handles_in(value: &Value) -> impl Iterator<Item = u64> + '_ {
+    value.nodes.iter().filter_map(|node| match node {
+        Node::Object(o) => Some(o.handle),
+        _ => None,
+    })
+}
+
+/// The object as a value that is one handle, whatever its type.
+pub fn to_handle(obj: &Owned) -> PyResult<Value> {
+    Ok(Value { nodes: vec![Node::Object(object_node(obj)?)] })
+}
+
+/// The `object` node of `obj`: a new handle, with its type and traits.
+fn object_node(obj: &Owned) -> PyResult<PythonObject> {
+    let type_name = py::type_name(obj)?;
+    let ptr = obj.as_ptr();
+    let mut traits = ObjectTraits::empty();
+    // SAFETY: each check reads the object's type slots; none runs Python code.
+    unsafe {
+        let ty = ffi::Py_TYPE(ptr);
+        if ffi::PyCallable_Check(ptr) != 0 {
+            traits = traits | ObjectTraits::CALLABLE;
+        }
+        if (*ty).tp_iter.is_some() || ffi::PySequence_Check(ptr) != 0 {
+            traits = traits | ObjectTraits::ITERABLE;
+        }
+        let async_slots = (*ty).tp_as_async;
+        if !async_slots.is_null() && (*async_slots).am_await.is_some() {
+            traits = traits | ObjectTraits::AWAITABLE;
+        }
+    }
+    Ok(PythonObject { handle: crate::objects::hold(obj)?, type_name, traits })
+}
+
+/// The nodes built so far, the payload bytes they hold, and the handles
+/// taken for them.
 struct Table {
     nodes: Vec<Node>,
     payload: usize,
+    held: Vec<u64>,
+    rules: CopyRules,
 }
 
 fn too_large() -> PyErr {
@@ -70,7 +137,7 @@ fn push(obj: &Owned, table: &mut Table, depth: usize) -> PyResult<u32> {
     table.payload += match &node {
         Node::Str(text) | Node::BigInt(text) => text.len(),
         Node::Bytes(bytes) => bytes.len(),
-        Node::Opaque(o) => o.type_name.len() + o.repr.len(),
+        Node::Object(o) => o.type_name.len(),
         _ => 0,
     };
     if table.payload > MAX_PAYLOAD {
@@ -94,10 +161,13 @@ enum Kind {
     Dict,
     Set,
     FrozenSet,
-    Opaque,
+    /// One of the embedder's objects that Python holds.
+    HostObject,
+    /// Anything else: crosses by handle.
+    Object,
 }
 
-fn kind_of(obj: &Owned) -> Kind {
+fn kind_of(obj: &Owned, subclasses: bool) -> Kind {
     let ptr = obj.as_ptr();
     // SAFETY: each check reads only the object's type (its flags, its
     // address, or for floats the type's MRO tuple); none runs Python code.
@@ -114,25 +184,36 @@ fn kind_of(obj: &Owned) -> Kind {
             Kind::Str
         } else if ffi::PyBytes_CheckExact(ptr) != 0 || ffi::PyByteArray_CheckExact(ptr) != 0 {
             Kind::Bytes
-        } else if ffi::PyList_CheckExact(ptr) != 0 {
+        } else if ffi::PyList_CheckExact(ptr) != 0 || (subclasses && ffi::PyList_Check(ptr) != 0) {
             Kind::List
-        } else if ffi::PyTuple_CheckExact(ptr) != 0 {
+        } else if ffi::PyTuple_CheckExact(ptr) != 0 || (subclasses && ffi::PyTuple_Check(ptr) != 0) {
             Kind::Tuple
-        } else if ffi::PyDict_CheckExact(ptr) != 0 {
+        } else if ffi::PyDict_CheckExact(ptr) != 0 || (subclasses && ffi::PyDict_Check(ptr) != 0) {
             Kind::Dict
-        } else if ffi::PySet_CheckExact(ptr) != 0 {
+        } else if ffi::PySet_CheckExact(ptr) != 0 || (subclasses && ffi::PySet_Check(ptr) != 0) {
             Kind::Set
-        } else if ffi::PyFrozenSet_CheckExact(ptr) != 0 {
+        } else if ffi::PyFrozenSet_CheckExact(ptr) != 0 || (subclasses && ffi::PyFrozenSet_Check(ptr) != 0) {
             Kind::FrozenSet
+        } else if crate::host_objects::is_host_object(obj) {
+            Kind::HostObject
         } else {
-            Kind::Opaque
+            Kind::Object
         }
     }
 }
 
 fn node_of(obj: &Owned, table: &mut Table, depth: usize) -> PyResult<Node> {
     let ptr = obj.as_ptr();
-    Ok(match kind_of(obj) {
+    let kind = match kind_of(obj, table.rules.subclasses) {
+        // Containers below the copied depth cross by handle.
+        Kind::List | Kind::Tuple | Kind::Dict | Kind::Set | Kind::FrozenSet
+            if table.rules.depth.is_some_and(|copied| depth >= copied) =>
+        {
+            Kind::Object
+        }
+        kind => kind,
+    };
+    Ok(match kind {
         Kind::None => Node::None,
         // SAFETY: `Py_True` is the singleton's address.
         Kind::Bool => Node::Boolean(ptr == unsafe { ffi::Py_True() }),
@@ -156,10 +237,10 @@ fn node_of(obj: &Owned, table: &mut Table, depth: usize) -> PyResult<Node> {
             Node::Bytes(py::bytes_of(obj)?)
         }
         Kind::List | Kind::Tuple => {
-            let is_list = matches!(kind_of(obj), Kind::List);
+            let is_list = matches!(kind, Kind::List);
             let mut items = Vec::new();
-            // Re-read the length for every item: converting an opaque item
-            // runs its `repr()`, which may shrink the list.
+            // Re-read the length for every item: converting an item may run
+            // Python code (a type's `__module__`), which may shrink the list.
             for i in 0.. {
                 // SAFETY: an exact list or tuple; GetItem is bounds-checked
                 // and gives a borrowed reference, of which we take our own.
@@ -184,8 +265,8 @@ fn node_of(obj: &Owned, table: &mut Table, depth: usize) -> PyResult<Node> {
             loop {
                 let (mut key, mut value) = (std::ptr::null_mut(), std::ptr::null_mut());
                 // SAFETY: an exact dict; PyDict_Next bounds-checks `pos`
-                // against the current table (a dict changed by a `repr()`
-                // meanwhile is read as it is now) and gives borrowed
+                // against the current table (a dict changed meanwhile is
+                // read as it is now) and gives borrowed
                 // references, of which we take our own at once.
                 let (key, value) = unsafe {
                     if ffi::PyDict_Next(ptr, &mut pos, &mut key, &mut value) == 0 {
@@ -219,10 +300,11 @@ fn node_of(obj: &Owned, table: &mut Table, depth: usize) -> PyResult<Node> {
             }
             if matches!(kind, Kind::Set) { Node::Set(items) } else { Node::Frozenset(items) }
         }
-        Kind::Opaque => {
-            // SAFETY: `repr()` of a live object; a new reference or NULL.
-            let repr = unsafe { Owned::from_owned(ffi::PyObject_Repr(ptr))? };
-            Node::Opaque(OpaqueObject { type_name: py::type_name(obj)?, repr: py::text_of(&repr)? })
+        Kind::HostObject => Node::HostObject(crate::host_objects::handle_of(obj)?),
+        Kind::Object => {
+            let node = object_node(obj)?;
+            table.held.push(node.handle);
+            Node::Object(node)
         }
     })
 }
@@ -319,12 +401,8 @@ fn build(nodes: &[Node], index: u32, depth: usize, used: &mut [bool]) -> Result<
             }
             dict
         }
-        Node::Opaque(o) => {
-            return malformed(format!(
-                "an opaque {} ({}) cannot be sent back into Python",
-                o.type_name, o.repr
-            ));
-        }
+        Node::Object(o) => crate::objects::get(o.handle).map_err(FromValueError::Python)?,
+        Node::HostObject(handle) => crate::host_objects::wrap(*handle).map_err(FromValueError::Python)?,
     })
 }
 

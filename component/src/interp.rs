@@ -25,10 +25,16 @@ const HTTP_CLIENT: &str = include_str!("http_client.py");
 /// The `ssl` module without OpenSSL: TLS is the host's (see that file).
 const SSL: &str = include_str!("ssl.py");
 
+/// The embedder's objects in Python (see that file), added as module
+/// `_pycomponent_objects`.
+#[cfg(not(feature = "http"))]
+const HOST_OBJECTS: &str = include_str!("host_objects.py");
+
 /// The package `pycomponent` of the interpreter world.
 #[cfg(not(feature = "http"))]
-const PYCOMPONENT_PACKAGE: &str =
-    "\"\"\"What pycomponent adds to Python: `pycomponent.http`, outgoing HTTP.\"\"\"\n";
+const PYCOMPONENT_PACKAGE: &str = "\"\"\"What pycomponent adds to Python: `pycomponent.http`, outgoing HTTP; \
+`HostObject`, the embedder's objects.\"\"\"\n\
+from _pycomponent_objects import HostError, HostMethod, HostObject\n";
 
 /// `pycomponent.http` of the interpreter world: outgoing HTTP.
 #[cfg(not(feature = "http"))]
@@ -83,6 +89,8 @@ fn run_bootstrap() -> PyResult<()> {
     #[cfg(not(feature = "http"))]
     {
         crate::host_bridge::install(&module)?;
+        add("_pycomponent_objects", HOST_OBJECTS, false)?;
+        crate::host_objects::install(&py::import(c"_pycomponent_objects")?)?;
         // An HTTP app's `pycomponent.http` is http.py, which adds the app's
         // request and response types to these.
         add("pycomponent", PYCOMPONENT_PACKAGE, true)?;
@@ -149,9 +157,9 @@ pub fn run(code: &str) -> Result<Value, PythonError> {
     finish(py::str(code).and_then(|code| call_helper("run", &[&code])))
 }
 
-/// The arguments of `call` and `call-async` for bootstrap's helpers: the
-/// dotted name, the positional arguments as a tuple, the keywords as a dict.
-pub fn call_arguments(function: &str, args: &[Value], kwargs: &[KeywordArgument]) -> PyResult<Vec<Owned>> {
+/// The embedder's arguments of a call, as Python's positional tuple and
+/// keyword dict.
+pub fn arguments(args: &[Value], kwargs: &[KeywordArgument]) -> PyResult<(Owned, Owned)> {
     let args = args
         .iter()
         .enumerate()
@@ -163,7 +171,14 @@ pub fn call_arguments(function: &str, args: &[Value], kwargs: &[KeywordArgument]
             convert::from_value(&kw.value).map_err(|e| e.into_py_err(&format!("argument {}", kw.name)))?;
         py::dict_set(&dict, &py::str(&kw.name)?, &value)?;
     }
-    Ok(vec![py::str(function)?, py::tuple(args.into_iter())?, dict])
+    Ok((py::tuple(args.into_iter())?, dict))
+}
+
+/// The arguments of `call` and `call-async` for bootstrap's helpers: the
+/// dotted name, the positional arguments as a tuple, the keywords as a dict.
+pub fn call_arguments(function: &str, args: &[Value], kwargs: &[KeywordArgument]) -> PyResult<Vec<Owned>> {
+    let (args, kwargs) = arguments(args, kwargs)?;
+    Ok(vec![py::str(function)?, args, kwargs])
 }
 
 /// `call`.
@@ -199,6 +214,7 @@ unsafe extern "C" {
 /// per-instance start-up once.
 pub fn ensure_instance_started() {
     ensure_started();
+    crate::host_objects::send_released();
     if !INSTANCE_STARTED.swap(true, Ordering::Relaxed) {
         crate::vfs::on_instance_start();
         if let Err(err) = call_helper("on_instance_start", &[]) {

@@ -1,9 +1,10 @@
 //! The pycomponent guest: CPython 3.11 behind the WIT interface of `../wit`.
 //!
-//! `interp` owns the interpreter, `convert` the value mapping, `py` the safe
-//! layer over CPython's C API (pyo3-ffi), `vfs` the file system below
-//! wasi-libc, `files` the embedder's access to it; this file connects them
-//! to the generated bindings.
+//! `interp` owns the interpreter, `convert` the value mapping, `objects`
+//! the Python objects the embedder holds and `host_objects` the embedder's
+//! that Python holds, `py` the safe layer over CPython's C API (pyo3-ffi),
+//! `vfs` the file system below wasi-libc, `files` the embedder's access to
+//! it; this file connects them to the generated bindings.
 //!
 //! Built without features, the crate is world `python` (host functions
 //! imported through `host_bridge`); with feature `http`, it is world
@@ -14,6 +15,7 @@ mod convert;
 mod files;
 #[cfg(not(feature = "http"))]
 mod host_bridge;
+mod host_objects;
 #[cfg(feature = "http")]
 mod http;
 mod http_client;
@@ -22,11 +24,13 @@ mod http_outgoing;
 #[cfg(feature = "http")]
 mod http_stream;
 mod interp;
+mod objects;
 mod py;
 mod vfs;
 
 use exports::pycomponent::python::files::{self as files_api, EntryStat, FileError};
 use exports::pycomponent::python::interpreter::{Completion, Evaluation, Execution, Guest, Progress};
+use exports::pycomponent::python::objects::{self as objects_api, ResultForm};
 use pycomponent::python::types::{KeywordArgument, Value};
 
 #[cfg(not(feature = "http"))]
@@ -97,6 +101,126 @@ impl Guest for Component {
 
     fn add_module(name: String, source: String, is_package: bool) -> Execution {
         execution(|| interp::add_module(&name, &source, is_package))
+    }
+}
+
+impl objects_api::Guest for Component {
+    fn global(name: String, form: ResultForm) -> Evaluation {
+        objects::evaluate(form, || objects::global(&name))
+    }
+
+    fn import_object(module: String) -> Evaluation {
+        objects::evaluate(ResultForm::Handle, || objects::import(&module))
+    }
+
+    fn from_value(value: Value) -> Evaluation {
+        objects::evaluate(ResultForm::Handle, || objects::argument(&value, "value"))
+    }
+
+    fn get_attribute(object: u64, name: String, form: ResultForm) -> Evaluation {
+        objects::evaluate(form, || objects::get(object)?.getattr_str(&name))
+    }
+
+    fn set_attribute(object: u64, name: String, value: Value) -> Execution {
+        objects::execute(|| {
+            objects::get(object)?.setattr_str(&name, Some(&objects::argument(&value, "value")?))
+        })
+    }
+
+    fn delete_attribute(object: u64, name: String) -> Execution {
+        objects::execute(|| objects::get(object)?.setattr_str(&name, None))
+    }
+
+    fn has_attribute(object: u64, name: String) -> Evaluation {
+        objects::evaluate(ResultForm::Value, || {
+            let object = objects::get(object)?;
+            match object.getattr_str(&name) {
+                Ok(_) => py::bool(true),
+                Err(err) if err.is_instance_of(py::ExceptionKind::Attribute) => py::bool(false),
+                Err(err) => Err(err),
+            }
+        })
+    }
+
+    fn get_item(object: u64, key: Value, form: ResultForm) -> Evaluation {
+        objects::evaluate(form, || objects::get(object)?.get_item(&objects::argument(&key, "key")?))
+    }
+
+    fn set_item(object: u64, key: Value, value: Value) -> Execution {
+        objects::execute(|| {
+            let object = objects::get(object)?;
+            object.set_item(&objects::argument(&key, "key")?, Some(&objects::argument(&value, "value")?))
+        })
+    }
+
+    fn delete_item(object: u64, key: Value) -> Execution {
+        objects::execute(|| objects::get(object)?.set_item(&objects::argument(&key, "key")?, None))
+    }
+
+    fn contains(object: u64, key: Value) -> Evaluation {
+        objects::evaluate(ResultForm::Value, || {
+            py::bool(objects::get(object)?.contains(&objects::argument(&key, "key")?)?)
+        })
+    }
+
+    fn call(object: u64, args: Vec<Value>, kwargs: Vec<KeywordArgument>) -> Evaluation {
+        objects::evaluate(ResultForm::Value, || objects::call(&objects::get(object)?, &args, &kwargs))
+    }
+
+    fn call_method(object: u64, name: String, args: Vec<Value>, kwargs: Vec<KeywordArgument>) -> Evaluation {
+        objects::evaluate(ResultForm::Value, || {
+            objects::call(&objects::get(object)?.getattr_str(&name)?, &args, &kwargs)
+        })
+    }
+
+    fn call_async(
+        object: u64,
+        args: Vec<Value>,
+        kwargs: Vec<KeywordArgument>,
+        await_object: bool,
+    ) -> Progress {
+        async_run::step("call_async_object", || {
+            let (call_args, call_kwargs) = interp::arguments(&args, &kwargs)?;
+            Ok(vec![objects::get(object)?, call_args, call_kwargs, py::bool(await_object)?])
+        })
+    }
+
+    fn length(object: u64) -> Evaluation {
+        objects::evaluate(ResultForm::Value, || py::uint(objects::get(object)?.len()? as u64))
+    }
+
+    fn iterate(object: u64) -> Evaluation {
+        objects::evaluate(ResultForm::Handle, || objects::get(object)?.iter())
+    }
+
+    fn next(iterator: u64, count: u32) -> Evaluation {
+        objects::evaluate(ResultForm::Value, || objects::next(&objects::get(iterator)?, count))
+    }
+
+    fn repr(object: u64) -> Evaluation {
+        objects::evaluate(ResultForm::Value, || objects::get(object)?.repr())
+    }
+
+    fn str(object: u64) -> Evaluation {
+        objects::evaluate(ResultForm::Value, || objects::get(object)?.str())
+    }
+
+    fn to_value(object: u64, depth: Option<u32>) -> Evaluation {
+        evaluation(|| {
+            objects::get(object).map_err(interp::describe).and_then(|o| objects::to_value(&o, depth))
+        })
+    }
+
+    fn release(handles: Vec<u64>) {
+        objects::release(&handles);
+    }
+
+    fn set_limit(count: u32) {
+        objects::set_limit(count);
+    }
+
+    fn usage() -> (u32, u32) {
+        objects::usage()
     }
 }
 

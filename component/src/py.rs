@@ -88,6 +88,70 @@ impl Owned {
         unsafe { Owned::from_owned(ffi::PyObject_Call(self.as_ptr(), args.as_ptr(), std::ptr::null_mut())) }
     }
 
+    /// `getattr(self, name)` for a name from the embedder.
+    pub fn getattr_str(&self, name: &str) -> PyResult<Owned> {
+        let name = str(name)?;
+        // SAFETY: live objects; the result is a new reference or NULL.
+        unsafe { Owned::from_owned(ffi::PyObject_GetAttr(self.as_ptr(), name.as_ptr())) }
+    }
+
+    /// `setattr(self, name, value)`, or `delattr(self, name)` for None.
+    pub fn setattr_str(&self, name: &str, value: Option<&Owned>) -> PyResult<()> {
+        let name = str(name)?;
+        let value = value.map_or(std::ptr::null_mut(), Owned::as_ptr);
+        // SAFETY: live objects (a NULL value deletes); the call does not steal references.
+        check(unsafe { ffi::PyObject_SetAttr(self.as_ptr(), name.as_ptr(), value) })
+    }
+
+    /// `self[key]`.
+    pub fn get_item(&self, key: &Owned) -> PyResult<Owned> {
+        // SAFETY: live objects; the result is a new reference or NULL.
+        unsafe { Owned::from_owned(ffi::PyObject_GetItem(self.as_ptr(), key.as_ptr())) }
+    }
+
+    /// `self[key] = value`, or `del self[key]` for None.
+    pub fn set_item(&self, key: &Owned, value: Option<&Owned>) -> PyResult<()> {
+        // SAFETY: live objects; neither call steals references.
+        check(unsafe {
+            match value {
+                Some(value) => ffi::PyObject_SetItem(self.as_ptr(), key.as_ptr(), value.as_ptr()),
+                None => ffi::PyObject_DelItem(self.as_ptr(), key.as_ptr()),
+            }
+        })
+    }
+
+    /// `key in self`.
+    pub fn contains(&self, key: &Owned) -> PyResult<bool> {
+        // SAFETY: live objects; -1 with an exception set on failure.
+        let found = unsafe { ffi::PySequence_Contains(self.as_ptr(), key.as_ptr()) };
+        if found < 0 { Err(PyErr::fetch()) } else { Ok(found == 1) }
+    }
+
+    /// `len(self)`.
+    pub fn len(&self) -> PyResult<usize> {
+        // SAFETY: a live object; -1 with an exception set on failure.
+        let len = unsafe { ffi::PyObject_Size(self.as_ptr()) };
+        if len < 0 { Err(PyErr::fetch()) } else { Ok(len as usize) }
+    }
+
+    /// `iter(self)`.
+    pub fn iter(&self) -> PyResult<Owned> {
+        // SAFETY: a live object; the result is a new reference or NULL.
+        unsafe { Owned::from_owned(ffi::PyObject_GetIter(self.as_ptr())) }
+    }
+
+    /// `repr(self)`.
+    pub fn repr(&self) -> PyResult<Owned> {
+        // SAFETY: a live object; the result is a new reference or NULL.
+        unsafe { Owned::from_owned(ffi::PyObject_Repr(self.as_ptr())) }
+    }
+
+    /// `str(self)`.
+    pub fn str(&self) -> PyResult<Owned> {
+        // SAFETY: a live object; the result is a new reference or NULL.
+        unsafe { Owned::from_owned(ffi::PyObject_Str(self.as_ptr())) }
+    }
+
     /// The object's exact type, as an object.
     pub fn type_object(&self) -> Owned {
         // SAFETY: a live object always has a live type; the new reference is ours.
@@ -128,6 +192,14 @@ pub enum ExceptionKind {
     Connection,
     /// `SystemError`: a C-API call failed without saying why.
     System,
+    /// `MemoryError`: a cap was reached.
+    Memory,
+    /// `ReferenceError`: a handle that is not held.
+    Reference,
+    /// `NameError`.
+    Name,
+    /// `AttributeError`.
+    Attribute,
 }
 
 impl PyErr {
@@ -165,28 +237,49 @@ impl PyErr {
         }
     }
 
+    /// An exception object made elsewhere (by a Python helper), as an
+    /// error to raise. It must be an instance of `BaseException`.
+    pub fn from_exception(exception: Owned) -> PyErr {
+        PyErr { exception }
+    }
+
     /// The exception object.
     pub fn exception(&self) -> &Owned {
         &self.exception
     }
+
+    /// Whether the exception is a `kind` (or a subclass of it).
+    pub fn is_instance_of(&self, kind: ExceptionKind) -> bool {
+        // SAFETY: a live exception and a type static; the check reads the MRO.
+        unsafe { ffi::PyErr_GivenExceptionMatches(self.exception.as_ptr(), exception_type(kind)) != 0 }
+    }
 }
 
-/// Sets the error indicator to a new `kind` exception with `message`.
-fn raise(kind: ExceptionKind, message: &str) {
-    let message = CString::new(message.replace('\0', "\\0")).expect("NUL bytes were escaped");
+/// The exception type of `kind`.
+fn exception_type(kind: ExceptionKind) -> *mut PyObject {
     // SAFETY: reading the exception type statics, which CPython initializes
-    // before any guest call, and setting the error indicator.
+    // before any guest call.
     unsafe {
-        let kind = match kind {
+        match kind {
             ExceptionKind::Value => ffi::PyExc_ValueError,
             ExceptionKind::Type => ffi::PyExc_TypeError,
             ExceptionKind::Runtime => ffi::PyExc_RuntimeError,
             #[cfg(feature = "http")]
             ExceptionKind::Connection => ffi::PyExc_ConnectionError,
             ExceptionKind::System => ffi::PyExc_SystemError,
-        };
-        ffi::PyErr_SetString(kind, message.as_ptr());
+            ExceptionKind::Memory => ffi::PyExc_MemoryError,
+            ExceptionKind::Reference => ffi::PyExc_ReferenceError,
+            ExceptionKind::Name => ffi::PyExc_NameError,
+            ExceptionKind::Attribute => ffi::PyExc_AttributeError,
+        }
     }
+}
+
+/// Sets the error indicator to a new `kind` exception with `message`.
+fn raise(kind: ExceptionKind, message: &str) {
+    let message = CString::new(message.replace('\0', "\\0")).expect("NUL bytes were escaped");
+    // SAFETY: a live exception type and a NUL-terminated message.
+    unsafe { ffi::PyErr_SetString(exception_type(kind), message.as_ptr()) };
 }
 
 /// Takes the pending exception off the error indicator, if there is one.

@@ -268,7 +268,7 @@ impl Writer {
                 let w = self.byte(11).byte(pairs.len() as u8);
                 pairs.iter().fold(w, |w, (k, v)| w.value(k, depth - 1).value(v, depth - 1))
             }
-            Value::Opaque { .. } => panic!("the fuzzer sends no opaque values"),
+            Value::Object(_) | Value::HostObject(_) => panic!("the fuzzer sends no live objects"),
         }
     }
 }
@@ -309,7 +309,7 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
         ("eval-comprehension", 2, "[i * i for i in range(10)]"),
         ("eval-literal", 2, "{1: (2, 3), 'x': {4, 5}, None: b'\\xff'}"),
         ("eval-big-int", 2, "2 ** 200"),
-        ("eval-opaque", 2, "[object(), range(3)]"),
+        ("eval-objects", 2, "[object(), range(3)]"),
         ("eval-zero-division", 2, "1 / 0"),
         ("eval-too-large", 2, "'x' * (65 << 20)"),
     ];

@@ -15,8 +15,9 @@ use tokio::time::Instant;
 
 use crate::Error;
 use crate::bindings::exports::pycomponent::python::interpreter::{Completion, Progress, Waiting};
-use crate::host::{PendingCall, checked_result};
-use crate::runtime::{Instance, Reply, check_source, wire_arguments};
+use crate::host::{PendingCall, wire_result};
+use crate::objects::Objects;
+use crate::runtime::{Instance, Reply, check_source};
 use crate::value::Value;
 
 /// How long Python may run to unwind a call cancelled by its timeout (its
@@ -66,7 +67,7 @@ impl Instance {
         args: &[Value],
         kwargs: &[(&str, Value)],
     ) -> Result<Reply<Value>, Error> {
-        let (args, kwargs) = wire_arguments(args, kwargs)?;
+        let (args, kwargs) = self.wire_arguments(args, kwargs)?;
         self.drive(|instance| {
             instance.python.pycomponent_python_interpreter().call_call_async(
                 &mut instance.store,
@@ -134,7 +135,8 @@ impl Instance {
     /// the guest's timer is due, or the call's deadline passes (`timed_out`). Pending
     /// calls Python no longer awaits are dropped first.
     async fn wait(&mut self, waiting: Waiting, timed_out: Pin<&mut impl Future<Output = ()>>) -> Wake {
-        let pending = &mut self.store.data_mut().host.pending.calls;
+        let host = &mut self.store.data_mut().host;
+        let (pending, objects) = (&mut host.pending.calls, &mut host.objects);
         pending.retain(|id, _| waiting.calls.contains(id));
         let unknown: Vec<Completion> = waiting
             .calls
@@ -152,7 +154,7 @@ impl Instance {
             }
         };
         tokio::select! {
-            completions = poll_fn(|cx| poll_calls(pending, cx)) => Wake::Resume(completions),
+            completions = poll_fn(|cx| poll_calls(pending, objects, cx)) => Wake::Resume(completions),
             () = timer => Wake::Resume(Vec::new()),
             () = timed_out => Wake::TimedOut,
         }
@@ -211,6 +213,7 @@ impl Instance {
 /// with the results of all that did.
 fn poll_calls(
     pending: &mut HashMap<u64, PendingCall>,
+    objects: &mut Objects,
     cx: &mut std::task::Context<'_>,
 ) -> Poll<Vec<Completion>> {
     let mut completions = Vec::new();
@@ -219,7 +222,7 @@ fn poll_calls(
         let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call.future.as_mut().poll(cx)));
         let result = match polled {
             Ok(Poll::Pending) => return true,
-            Ok(Poll::Ready(result)) => checked_result(&call.label, result).map(|value| value.to_wire()),
+            Ok(Poll::Ready(result)) => wire_result(&call.label, result, objects),
             Err(_) => Err(format!("host function {} panicked", call.label)),
         };
         completions.push(Completion { id, result });

@@ -6,12 +6,16 @@ wasmtime::component::bindgen!({
     path: "../../wit",
     // A host call whose arguments break the node-table rules traps the
     // guest instead of answering it (see `crate::host`).
-    imports: { "pycomponent:python/host.call": trappable },
+    imports: {
+        "pycomponent:python/host.call": trappable,
+        "pycomponent:python/host.object-set": trappable,
+        "pycomponent:python/host.object-call": trappable,
+    },
 });
 
 /// The generated WIT types, for the value encoding.
 pub(crate) mod wire {
     pub use super::pycomponent::python::types::{
-        KeywordArgument, Node, OpaqueObject, Output, PythonError, Value,
+        HostError, KeywordArgument, Node, ObjectTraits, Output, PythonError, PythonObject, Value,
     };
 }

@@ -32,16 +32,23 @@ pub struct Limits {
     /// fail in Python with `OSError(ENOSPC)`. It lives in the instance's
     /// linear memory, so `memory_bytes` bounds it too.
     pub file_system_bytes: u64,
+    /// The most Python objects the host may hold at once ([`PyObject`](crate::PyObject)s
+    /// alive, counted by handle). Past it, a call whose result would need
+    /// another handle raises `MemoryError` in Python, which names the limit;
+    /// the instance goes on.
+    pub python_objects: u32,
 }
 
 impl Default for Limits {
-    /// 256 MiB of memory, 30 s per call, 1000 live instances, 64 MiB of files.
+    /// 256 MiB of memory, 30 s per call, 1000 live instances, 64 MiB of
+    /// files, 100 000 Python objects held.
     fn default() -> Limits {
         Limits {
             memory_bytes: 256 << 20,
             timeout: Some(Duration::from_secs(30)),
             max_instances: 1000,
             file_system_bytes: 64 << 20,
+            python_objects: 100_000,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The host bridge: [`HostModules`], the Rust functions Python imports as
-//! modules, and the `host` interface of `wit/python.wit` that calls them.
+//! modules, and the `host` interface of `wit/python.wit` that calls them
+//! and the [`HostObject`](crate::HostObject)s Python holds.
 //! An asynchronous function's future is kept in the instance's
 //! [`PendingCalls`] until an asynchronous call drives it (`crate::async_call`).
 
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use crate::bindings::pycomponent::python::{host, types};
 use crate::bindings::wire;
 use crate::http_client::{HttpClient, HttpPolicy};
+use crate::objects::{Attribute, HostError, Objects};
 use crate::value::{MalformedValue, Value};
 
 /// A host function: positional and keyword arguments in, a value or an
@@ -104,17 +106,46 @@ pub(crate) struct PendingCalls {
 }
 
 /// The host side of one instance: its host modules, the asynchronous
-/// calls in progress and its outgoing HTTP.
+/// calls in progress, its live objects and its outgoing HTTP.
 pub(crate) struct HostState {
     pub(crate) modules: HostModules,
     pub(crate) pending: PendingCalls,
+    pub(crate) objects: Objects,
     pub(crate) http: HttpClient,
 }
 
 impl HostState {
     pub(crate) fn new(modules: HostModules, http: Arc<HttpPolicy>) -> HostState {
-        HostState { modules, pending: PendingCalls::default(), http: HttpClient::new(http) }
+        HostState {
+            modules,
+            pending: PendingCalls::default(),
+            objects: Objects::default(),
+            http: HttpClient::new(http),
+        }
     }
+}
+
+/// A host function's or host object's result for the guest: the value in
+/// its wire form, or the error Python sees when it cannot be sent.
+pub(crate) fn wire_result(
+    label: &dyn std::fmt::Display,
+    result: Result<Value, String>,
+    objects: &mut Objects,
+) -> Result<wire::Value, String> {
+    checked_result(label, result)?
+        .to_wire(objects)
+        .map_err(|e| format!("{label} returned a value Python cannot take: {e}"))
+}
+
+/// The `host-error` of a host object's error.
+fn host_error(error: HostError) -> wire::HostError {
+    wire::HostError { type_name: error.type_name, message: error.message, stack: error.stack }
+}
+
+/// Runs a host object's method, a panic turned into its error.
+fn catch<T>(label: &str, run: impl FnOnce() -> Result<T, HostError>) -> Result<T, HostError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+        .unwrap_or_else(|_| Err(HostError::new("PanicError", format!("{label} panicked"))))
 }
 
 impl types::Host for HostState {}
@@ -143,23 +174,89 @@ impl host::Host for HostState {
         args: Vec<wire::Value>,
         kwargs: Vec<wire::KeywordArgument>,
     ) -> wasmtime::Result<Result<host::Outcome, String>> {
-        let (args, kwargs) = decode_arguments(args, kwargs)?;
+        let (args, kwargs) = decode_arguments(args, kwargs, &self.objects)?;
         let Some(f) = self.modules.modules.get(&module).and_then(|m| m.get(&function)) else {
             return Ok(Err(format!("the host has no function {module}.{function}")));
         };
         let f = match f {
             Function::Sync(f) => f,
             Function::Async(f) => {
-                return Ok(self.pending.start(format!("{module}.{function}"), f, args, kwargs));
+                return Ok(self.pending.start(
+                    format!("{module}.{function}"),
+                    f,
+                    args,
+                    kwargs,
+                    &mut self.objects,
+                ));
             }
         };
         // A panicking host function is a host error, not a crash of the embedder.
         let label = format_args!("{module}.{function}");
         Ok(match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&args, &kwargs))) {
-            Ok(result) => checked_result(&label, result).map(|value| host::Outcome::Value(value.to_wire())),
+            Ok(result) => wire_result(&label, result, &mut self.objects).map(host::Outcome::Value),
             Err(_) => Err(format!("host function {label} panicked")),
         })
     }
+
+    fn object_get(&mut self, object: u64, name: String) -> Result<host::Attribute, wire::HostError> {
+        let target = self.objects.host_object(object).ok_or_else(|| unknown(object))?;
+        let label = format!("host object attribute {name:?}");
+        let attribute = catch(&label, || target.get(&name)).map_err(host_error)?;
+        Ok(match attribute {
+            Attribute::Value(value) => host::Attribute::Value(
+                wire_result(&label, Ok(value), &mut self.objects).map_err(|e| host_error(e.into()))?,
+            ),
+            Attribute::Method => host::Attribute::Method,
+            Attribute::Missing => host::Attribute::Missing,
+        })
+    }
+
+    /// Malformed values trap, as for [`call`](Self::call).
+    fn object_set(
+        &mut self,
+        object: u64,
+        name: String,
+        value: wire::Value,
+    ) -> wasmtime::Result<Result<(), wire::HostError>> {
+        let value = Value::from_wire(value, &self.objects)?;
+        let Some(target) = self.objects.host_object(object) else { return Ok(Err(unknown(object))) };
+        Ok(catch(&format!("setting attribute {name:?}"), || target.set(&name, value)).map_err(host_error))
+    }
+
+    /// Malformed values trap, as for [`call`](Self::call).
+    fn object_call(
+        &mut self,
+        object: u64,
+        method: Option<String>,
+        args: Vec<wire::Value>,
+        kwargs: Vec<wire::KeywordArgument>,
+    ) -> wasmtime::Result<Result<host::Outcome, wire::HostError>> {
+        let (args, kwargs) = decode_arguments(args, kwargs, &self.objects)?;
+        let Some(target) = self.objects.host_object(object) else { return Ok(Err(unknown(object))) };
+        let (label, result) = match &method {
+            Some(name) => {
+                let label = format!("host object method {name}");
+                let result = catch(&label, || target.call_method(name, &args, &kwargs));
+                (label, result)
+            }
+            None => ("host object".to_string(), catch("host object", || target.call(&args, &kwargs))),
+        };
+        let value = result.map_err(host_error);
+        Ok(value.and_then(|value| {
+            wire_result(&label, Ok(value), &mut self.objects)
+                .map(host::Outcome::Value)
+                .map_err(|e| host_error(e.into()))
+        }))
+    }
+
+    fn release_objects(&mut self, objects: Vec<u64>) {
+        self.objects.release_host(&objects);
+    }
+}
+
+/// The error for a host object handle Python does not hold.
+fn unknown(handle: u64) -> wire::HostError {
+    host_error(HostError::new("ReferenceError", format!("Python holds no host object {handle}")))
 }
 
 impl PendingCalls {
@@ -172,6 +269,7 @@ impl PendingCalls {
         f: &AsyncHostFunction,
         args: Vec<Value>,
         kwargs: Vec<(String, Value)>,
+        objects: &mut Objects,
     ) -> Result<host::Outcome, String> {
         if !self.accepting {
             return Err(format!(
@@ -192,7 +290,7 @@ impl PendingCalls {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(&mut context)))
                     .map_err(|_| format!("host function {label} panicked"))?;
             if let std::task::Poll::Ready(result) = polled {
-                return checked_result(&label, result).map(|value| host::Outcome::Ready(value.to_wire()));
+                return wire_result(&label, result, objects).map(host::Outcome::Ready);
             }
         }
         Ok(host::Outcome::Pending(self.add(label, |_| future)))
@@ -228,10 +326,13 @@ type Arguments = (Vec<Value>, Vec<(String, Value)>);
 fn decode_arguments(
     args: Vec<wire::Value>,
     kwargs: Vec<wire::KeywordArgument>,
+    objects: &Objects,
 ) -> Result<Arguments, MalformedValue> {
-    let args = args.into_iter().map(Value::from_wire).collect::<Result<_, _>>()?;
-    let kwargs =
-        kwargs.into_iter().map(|kw| Ok((kw.name, Value::from_wire(kw.value)?))).collect::<Result<_, _>>()?;
+    let args = args.into_iter().map(|arg| Value::from_wire(arg, objects)).collect::<Result<_, _>>()?;
+    let kwargs = kwargs
+        .into_iter()
+        .map(|kw| Ok((kw.name, Value::from_wire(kw.value, objects)?)))
+        .collect::<Result<_, _>>()?;
     Ok((args, kwargs))
 }
 
@@ -251,9 +352,11 @@ mod tests {
 
     #[test]
     fn a_call_with_good_arguments_reaches_the_function() {
-        let reply = echo().call("h".into(), "echo".into(), vec![Value::Int(7).to_wire()], vec![]).unwrap();
+        let mut state = echo();
+        let seven = Value::Int(7).to_wire(&mut state.objects).unwrap();
+        let reply = state.call("h".into(), "echo".into(), vec![seven], vec![]).unwrap();
         let Ok(host::Outcome::Value(value)) = reply else { panic!("a value") };
-        assert_eq!(Value::from_wire(value).unwrap(), Value::List(vec![Value::Int(7)]));
+        assert_eq!(Value::from_wire(value, &state.objects).unwrap(), Value::List(vec![Value::Int(7)]));
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! standard library, pre-initialized — under Wasmtime. A [`Runtime`]
 //! compiles the component once; [`Runtime::instantiate`] makes isolated
 //! interpreters in microseconds; [`HostModules`] are Rust functions Python
-//! imports like modules. Python exceptions come back as values
-//! ([`PythonError`]); traps, timeouts and exhausted limits as [`Error`]s.
+//! imports like modules. Plain data crosses as a copy ([`Value`]); other
+//! Python objects stay live as [`PyObject`]s the host calls, and Rust
+//! objects go into Python as [`HostObject`]s. Python exceptions come back as
+//! values ([`PythonError`]); traps, timeouts and exhausted limits as [`Error`]s.
 //!
 //! ```no_run
 //! use pycomponent::{HostModules, Runtime, Value};
@@ -41,6 +43,8 @@ mod engine;
 mod files;
 mod host;
 mod http_client;
+mod object_calls;
+mod objects;
 pub mod python_wasm;
 mod runtime;
 pub mod serve;
@@ -51,6 +55,7 @@ pub use engine::Limits;
 pub use files::{FileError, FileKind, FileStat};
 pub use host::{AsyncHostFunction, HostFunction, HostFuture, HostModules};
 pub use http_client::HttpPolicy;
+pub use objects::{Attribute, HostError, HostObject, PyObject};
 pub use runtime::{Instance, Mount, Output, PythonError, Reply, Runtime};
 pub use value::Value;
 
@@ -123,4 +128,12 @@ pub enum Error {
     /// The HTTP server could not start or stopped on an error.
     #[error("serving HTTP failed: {0}")]
     Serve(String),
+    /// A [`PyObject`] was given to an instance it does not belong to (its
+    /// own may have been dropped). The message names its type.
+    #[error("this Python object ({0}) belongs to another instance")]
+    ForeignObject(String),
+    /// A call that gives a Python object gave something else: the guest's
+    /// code was replaced by the Python it runs.
+    #[error("expected a Python object, got {0}")]
+    NotAnObject(String),
 }

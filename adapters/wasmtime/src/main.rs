@@ -459,6 +459,31 @@ fn run_main(
     })
 }
 
+/// A value as Python's `repr()` shows it: formatted here for plain data,
+/// by Python when it holds live objects (a `datetime.date`, a function).
+fn shown(py: &mut Instance, value: Value) -> Result<String, Error> {
+    fn holds_objects(value: &Value) -> bool {
+        match value {
+            Value::Object(_) | Value::HostObject(_) => true,
+            Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
+                items.iter().any(holds_objects)
+            }
+            Value::Dict(pairs) => pairs.iter().any(|(k, v)| holds_objects(k) || holds_objects(v)),
+            _ => false,
+        }
+    }
+    if !holds_objects(&value) {
+        return Ok(value.to_string());
+    }
+    let reply = py.call("repr", &[value], &[])?;
+    print_output(&reply.output);
+    match reply.result {
+        Ok(Value::Str(text)) => Ok(text),
+        Ok(other) => Ok(other.to_string()),
+        Err(error) => Ok(format!("<repr failed: {error}>")),
+    }
+}
+
 /// The exit status of a script or `-c` code that ended this way.
 fn exit_status(outcome: MainOutcome) -> u8 {
     match outcome {
@@ -485,7 +510,7 @@ fn eval(expression: &str, json: bool, sandbox: &SandboxArgs) -> Result<u8, Error
             }
         },
         MainOutcome::Value(value) => {
-            println!("{value}");
+            println!("{}", shown(py, value)?);
             Ok(0)
         }
         ended => Ok(exit_status(ended)),
@@ -591,7 +616,7 @@ fn repl(sandbox: &SandboxArgs) -> Result<u8, Error> {
 fn run_interactive(py: &mut Instance, code: &str) -> Result<Option<u8>, Error> {
     match run_main(py, "run", code, "<string>", &[""])? {
         MainOutcome::Value(Value::None) => {}
-        MainOutcome::Value(value) => println!("{value}"),
+        MainOutcome::Value(value) => println!("{}", shown(py, value)?),
         MainOutcome::Exit(status) => return Ok(Some(status)),
         MainOutcome::Raised(error) => eprint!("{}", error.traceback),
     }

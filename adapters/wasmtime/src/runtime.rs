@@ -210,6 +210,9 @@ impl Runtime {
         if self.limits.file_system_bytes != Limits::default().file_system_bytes {
             instance.set_file_system_capacity(self.limits.file_system_bytes)?;
         }
+        if self.limits.python_objects != Limits::default().python_objects {
+            instance.set_python_object_limit(self.limits.python_objects)?;
+        }
         Ok(instance)
     }
 }
@@ -293,19 +296,22 @@ fn outside_async_tasks<R: Send>(call: impl FnOnce() -> R + Send) -> R {
     }
 }
 
-/// The arguments of `call` and `call-async` in their wire form, refused
-/// when they are too large to send.
+/// The arguments of a call in their wire form, refused when they are too
+/// large to send or hold a Python object of another instance.
 pub(crate) fn wire_arguments(
+    objects: &mut crate::objects::Objects,
     args: &[Value],
     kwargs: &[(&str, Value)],
 ) -> Result<(Vec<wire::Value>, Vec<wire::KeywordArgument>), Error> {
     crate::value::check_size(args.iter().chain(kwargs.iter().map(|(_, v)| v)))
         .map_err(Error::InvalidInput)?;
-    let args = args.iter().map(Value::to_wire).collect();
+    let args = args.iter().map(|arg| arg.to_wire(objects)).collect::<Result<_, _>>()?;
     let kwargs = kwargs
         .iter()
-        .map(|(name, value)| wire::KeywordArgument { name: name.to_string(), value: value.to_wire() })
-        .collect();
+        .map(|(name, value)| {
+            Ok(wire::KeywordArgument { name: name.to_string(), value: value.to_wire(objects)? })
+        })
+        .collect::<Result<_, Error>>()?;
     Ok((args, kwargs))
 }
 
@@ -323,6 +329,15 @@ fn call_error(error: wasmtime::Error, timeout: Option<Duration>, memory: &Memory
 }
 
 impl Instance {
+    /// The arguments of a call in their wire form (see [`wire_arguments`]).
+    pub(crate) fn wire_arguments(
+        &mut self,
+        args: &[Value],
+        kwargs: &[(&str, Value)],
+    ) -> Result<(Vec<wire::Value>, Vec<wire::KeywordArgument>), Error> {
+        wire_arguments(&mut self.store.data_mut().host.objects, args, kwargs)
+    }
+
     /// Refuses calls after a trap, and arms the timeout for the next call.
     pub(crate) fn guard(&mut self) -> Result<(), Error> {
         if self.trapped {
@@ -339,6 +354,11 @@ impl Instance {
         let timeout = self.timeout;
         self.store.data_mut().host.http.start_call(timeout);
         self.store.data_mut().memory.hit = false;
+        // The Python objects the host dropped since the last call.
+        let released = self.store.data().host.objects.take_released();
+        if !released.is_empty() {
+            self.in_guest(|i| i.python.pycomponent_python_objects().call_release(&mut i.store, &released))?;
+        }
         Ok(())
     }
 
@@ -372,7 +392,7 @@ impl Instance {
     /// the instance (see [`Error::MalformedValue`]).
     pub(crate) fn evaluation(&mut self, e: Evaluation) -> Result<Reply<Value>, Error> {
         let result = match e.result {
-            Ok(v) => Ok(Value::from_wire(v).map_err(|malformed| {
+            Ok(v) => Ok(Value::from_wire(v, &self.store.data().host.objects).map_err(|malformed| {
                 self.trapped = true;
                 Error::MalformedValue(malformed)
             })?),
@@ -420,7 +440,7 @@ impl Instance {
         kwargs: &[(&str, Value)],
     ) -> Result<Reply<Value>, Error> {
         self.guard()?;
-        let (args, kwargs) = wire_arguments(args, kwargs)?;
+        let (args, kwargs) = self.wire_arguments(args, kwargs)?;
         let r = self.in_guest(|i| {
             i.python.pycomponent_python_interpreter().call_call(&mut i.store, function, &args, &kwargs)
         })?;

@@ -38,14 +38,11 @@ pub enum Value {
     Set(Vec<Value>),
     /// `frozenset`.
     FrozenSet(Vec<Value>),
-    /// An object without a value mapping, as its type and `repr()`. It
-    /// cannot be sent back into Python.
-    Opaque {
-        /// Qualified type name.
-        type_name: String,
-        /// `repr()` of the object.
-        repr: String,
-    },
+    /// Any other Python object, live: a function, a module, an instance of
+    /// a class. Sent back into Python, it is the same object.
+    Object(crate::PyObject),
+    /// A Rust object that Python holds and calls (see [`HostObject`](crate::HostObject)).
+    HostObject(std::sync::Arc<dyn crate::HostObject>),
 }
 
 impl From<i64> for Value {
@@ -114,7 +111,8 @@ impl fmt::Display for Value {
             Value::Set(items) => seq(f, "{", items, "}"),
             Value::FrozenSet(items) if items.is_empty() => f.write_str("frozenset()"),
             Value::FrozenSet(items) => seq(f, "frozenset({", items, "})"),
-            Value::Opaque { repr, .. } => f.write_str(repr),
+            Value::Object(object) => write!(f, "<{} object>", object.type_name()),
+            Value::HostObject(_) => f.write_str("<HostObject>"),
         }
     }
 }

@@ -189,18 +189,31 @@ fn hello_example_runs_in_the_component() {
     assert_eq!(text(&out.stdout), std::fs::read_to_string(examples.join("hello.expected")).unwrap());
 }
 
-/// `examples/embed.rs` prints the output written next to it.
-#[test]
-fn embed_example_prints_its_expected_output() {
+/// Runs `adapters/wasmtime/examples/NAME.rs` (which `cargo test` builds)
+/// and checks that it prints the output written next to it.
+fn example_prints_its_expected_output(name: &str) {
     // `cargo test` builds the examples into target/<profile>/examples.
     let exe = std::env::current_exe().unwrap();
-    let example = exe.parent().unwrap().parent().unwrap().join("examples/embed");
+    let example = exe.parent().unwrap().parent().unwrap().join("examples").join(name);
     assert!(example.is_file(), "{} not built", example.display());
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = Command::new(&example).current_dir(&root).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let expected = std::fs::read_to_string(root.join("adapters/wasmtime/examples/embed.expected")).unwrap();
+    let expected =
+        std::fs::read_to_string(root.join(format!("adapters/wasmtime/examples/{name}.expected"))).unwrap();
     assert_eq!(text(&out.stdout), expected);
+}
+
+/// The embedding example: a host module, values both ways, an exception.
+#[test]
+fn embed_example_prints_its_expected_output() {
+    example_prints_its_expected_output("embed");
+}
+
+/// The plugin example: a host object and a callback the host calls later.
+#[test]
+fn plugin_example_prints_its_expected_output() {
+    example_prints_its_expected_output("plugin");
 }
 
 #[test]

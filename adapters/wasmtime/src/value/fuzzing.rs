@@ -4,15 +4,17 @@
 //! table is not public API; nothing here is stable.
 //!
 //! The byte format: a node count (u16, little-endian), then each node as a
-//! tag byte (`% 13`: none, bool, int, float, big-int, str, bytes, list,
-//! tuple, set, frozenset, dict, opaque) and its payload: a byte for a bool,
-//! 8 bytes for an int or float, a length byte and that many bytes for
-//! text and bytes (an opaque object has two), a length byte and that many
-//! u16 indices (pairs for a dict) for a container. A short input reads as
-//! zeros.
+//! tag byte (`% 14`: none, bool, int, float, big-int, str, bytes, list,
+//! tuple, set, frozenset, dict, object, host-object) and its payload: a
+//! byte for a bool, 8 bytes for an int, a float or a handle, a length byte
+//! and that many bytes for text and bytes (an object has its handle, then
+//! its type name), a length byte and that many u16 indices (pairs for a
+//! dict) for a container. A short input reads as zeros. The decoder holds
+//! no host objects, so every `host-object` node is malformed.
 
 use super::{MAX_DEPTH, MalformedValue, Value};
 use crate::bindings::wire::{self, Node};
+use crate::objects::Objects;
 
 /// Decodes `data` as a node table from the guest and checks the outcome:
 /// a value, which re-encodes to a table of the same shape (as many nodes of
@@ -21,14 +23,16 @@ use crate::bindings::wire::{self, Node};
 pub fn decode_one(data: &[u8]) {
     let table = table_of(data);
     let kinds = shape(&table);
-    match Value::from_wire(table) {
+    let mut objects = Objects::default();
+    match Value::from_wire(table, &objects) {
         Ok(value) => {
-            let encoded = value.to_wire();
+            let encoded = value.to_wire(&mut objects).expect("its own instance's objects");
             assert_eq!(shape(&encoded), kinds, "the value re-encodes to another shape: {value}");
-            let again = Value::from_wire(encoded.clone())
+            let again = Value::from_wire(encoded.clone(), &objects)
                 .unwrap_or_else(|e| panic!("the re-encoded value {value} is malformed: {e}"));
             // Tables compare floats by their bits: nan is nan.
-            assert!(same_table(&again.to_wire(), &encoded), "{value} decoded as {again}");
+            let encoded_again = again.to_wire(&mut objects).expect("its own instance's objects");
+            assert!(same_table(&encoded_again, &encoded), "{value} decoded as {again}");
         }
         Err(malformed) => {
             let nodes = kinds.iter().sum::<usize>() as u32;
@@ -40,7 +44,8 @@ pub fn decode_one(data: &[u8]) {
                 | MalformedValue::Unreachable { node }
                 | MalformedValue::TooDeep { node }
                 | MalformedValue::TooLarge { node }
-                | MalformedValue::BadBigInt { node } => Some(node),
+                | MalformedValue::BadBigInt { node }
+                | MalformedValue::UnknownHostObject { node, .. } => Some(node),
             };
             assert!(node.is_none_or(|n| n < nodes), "{malformed} names no node of {nodes}");
             assert!(!malformed.to_string().is_empty());
@@ -53,7 +58,7 @@ pub fn decode_one(data: &[u8]) {
 /// # Panics
 /// When a text, bytes or container of the value is longer than 255.
 pub fn input_of(value: &Value) -> Vec<u8> {
-    input_of_table(&value.to_wire())
+    input_of_table(&value.to_wire(&mut Objects::default()).expect("a value of no instance's objects"))
 }
 
 /// Seed inputs for the decoder: a value of every kind, nested values, the
@@ -79,10 +84,6 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
         ("frozenset", Value::FrozenSet(vec![])),
         ("dict", Value::Dict(vec![(Value::from("k"), Value::List(vec![]))])),
         (
-            "opaque",
-            Value::Opaque { type_name: "datetime.date".into(), repr: "datetime.date(2024, 1, 1)".into() },
-        ),
-        (
             "nested",
             Value::Dict(vec![
                 (Value::Tuple(vec![Value::Int(1)]), Value::Set(vec![Value::Bytes(vec![1])])),
@@ -107,6 +108,18 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
         ("bad-unreachable", vec![list(vec![2]), Node::Int(1), Node::None]),
         ("bad-too-deep", chain(MAX_DEPTH as u32 + 1)),
         ("bad-big-int", vec![list(vec![1]), Node::BigInt("1e9".into())]),
+        (
+            "ok-object",
+            vec![
+                list(vec![1]),
+                Node::Object(wire::PythonObject {
+                    handle: 1 << 32,
+                    type_name: "datetime.date".into(),
+                    traits: wire::ObjectTraits::empty(),
+                }),
+            ],
+        ),
+        ("bad-host-object", vec![list(vec![1]), Node::HostObject(7)]),
     ];
     seeds.extend(
         tables.into_iter().map(|(name, nodes)| (name.to_string(), input_of_table(&wire::Value { nodes }))),
@@ -115,8 +128,8 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
 }
 
 /// How many nodes of each kind a table has.
-fn shape(table: &wire::Value) -> [usize; 13] {
-    let mut counts = [0; 13];
+fn shape(table: &wire::Value) -> [usize; 14] {
+    let mut counts = [0; 14];
     for node in &table.nodes {
         counts[usize::from(tag(node))] += 1;
     }
@@ -137,7 +150,8 @@ fn tag(node: &Node) -> u8 {
         Node::Set(_) => 9,
         Node::Frozenset(_) => 10,
         Node::Dict(_) => 11,
-        Node::Opaque(_) => 12,
+        Node::Object(_) => 12,
+        Node::HostObject(_) => 13,
     }
 }
 
@@ -158,7 +172,9 @@ fn same_node(a: &Node, b: &Node) -> bool {
         | (Node::Set(x), Node::Set(y))
         | (Node::Frozenset(x), Node::Frozenset(y)) => x == y,
         (Node::Dict(x), Node::Dict(y)) => x == y,
-        (Node::Opaque(x), Node::Opaque(y)) => x.type_name == y.type_name && x.repr == y.repr,
+        // The host sends a Python object back as its handle alone.
+        (Node::Object(x), Node::Object(y)) => x.handle == y.handle,
+        (Node::HostObject(x), Node::HostObject(y)) => x == y,
         _ => false,
     }
 }
@@ -203,7 +219,7 @@ fn table_of(data: &[u8]) -> wire::Value {
     let mut input = Input { data, pos: 0 };
     let count = input.u16();
     let nodes = (0..count)
-        .map(|_| match input.byte() % 13 {
+        .map(|_| match input.byte() % 14 {
             0 => Node::None,
             1 => Node::Boolean(input.byte() & 1 == 1),
             2 => Node::Int(i64::from_le_bytes(input.eight())),
@@ -219,10 +235,15 @@ fn table_of(data: &[u8]) -> wire::Value {
                 let n = input.byte();
                 Node::Dict((0..n).map(|_| (u32::from(input.u16()), u32::from(input.u16()))).collect())
             }
-            _ => {
-                let type_name = input.text();
-                Node::Opaque(wire::OpaqueObject { type_name, repr: input.text() })
+            12 => {
+                let handle = u64::from_le_bytes(input.eight());
+                Node::Object(wire::PythonObject {
+                    handle,
+                    type_name: input.text(),
+                    traits: wire::ObjectTraits::empty(),
+                })
             }
+            _ => Node::HostObject(u64::from_le_bytes(input.eight())),
         })
         .collect();
     wire::Value { nodes }
@@ -260,10 +281,11 @@ fn input_of_table(table: &wire::Value) -> Vec<u8> {
                     index(&mut out, v);
                 }
             }
-            Node::Opaque(o) => {
+            Node::Object(o) => {
+                out.extend_from_slice(&o.handle.to_le_bytes());
                 bytes(&mut out, o.type_name.as_bytes());
-                bytes(&mut out, o.repr.as_bytes());
             }
+            Node::HostObject(handle) => out.extend_from_slice(&handle.to_le_bytes()),
         }
     }
     out
@@ -278,7 +300,8 @@ mod tests {
         for (name, input) in seeds() {
             assert_eq!(input_of_table(&table_of(&input)), input, "{name}");
             decode_one(&input);
-            assert_eq!(Value::from_wire(table_of(&input)).is_ok(), name.starts_with("ok-"), "{name}");
+            let decoded = Value::from_wire(table_of(&input), &Objects::default());
+            assert_eq!(decoded.is_ok(), name.starts_with("ok-"), "{name}");
         }
     }
 

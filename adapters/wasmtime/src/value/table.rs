@@ -9,15 +9,16 @@
 
 use super::Value;
 use crate::bindings::wire;
+use crate::objects::Objects;
 
 /// The most nodes (values, counting every item of every container) one
 /// value may carry across the boundary, in either direction. The guest
 /// enforces the same limits on what Python sends out.
 pub const MAX_NODES: usize = 1_000_000;
 
-/// The most bytes of strings, bytes, big-int digits and opaque objects'
-/// names and `repr()`s one value may carry across the boundary, in either
-/// direction (source code, too, has this limit).
+/// The most bytes of strings, bytes, big-int digits and objects' type
+/// names one value may carry across the boundary, in either direction
+/// (source code, too, has this limit).
 pub const MAX_PAYLOAD: usize = 64 << 20;
 
 /// How deep a value may nest (the root is at depth 0), in either
@@ -88,6 +89,14 @@ pub enum MalformedValue {
         /// The node.
         node: u32,
     },
+    /// A host object whose handle the host never gave, or took back.
+    #[error("node {node} is host object {handle}, which Python does not hold")]
+    UnknownHostObject {
+        /// The node.
+        node: u32,
+        /// The handle.
+        handle: u64,
+    },
 }
 
 /// Checks that `values`, sent together, stay within [`MAX_NODES`],
@@ -104,12 +113,12 @@ pub(crate) fn check_size<'a>(values: impl IntoIterator<Item = &'a Value>) -> Res
         match value {
             Value::Str(s) | Value::BigInt(s) => payload += s.len(),
             Value::Bytes(b) => payload += b.len(),
-            Value::Opaque { type_name, repr } => payload += type_name.len() + repr.len(),
+            Value::Object(object) => payload += object.type_name().len(),
             Value::List(v) | Value::Tuple(v) | Value::Set(v) | Value::FrozenSet(v) => stack.extend(items(v)),
             Value::Dict(pairs) => {
                 stack.extend(pairs.iter().flat_map(|(k, v)| [(k, depth + 1), (v, depth + 1)]))
             }
-            Value::None | Value::Bool(_) | Value::Int(_) | Value::Float(_) => {}
+            Value::None | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::HostObject(_) => {}
         }
         if nodes > MAX_NODES {
             return Err(format!("the value is too large: more than {MAX_NODES} items"));
@@ -127,8 +136,10 @@ pub(crate) fn check_size<'a>(values: impl IntoIterator<Item = &'a Value>) -> Res
 impl Value {
     /// Encodes the value as a node table, root first; the items of each
     /// container take consecutive indices after it. Iterative, like the
-    /// decoder; callers check the value with [`check_size`] first.
-    pub(crate) fn to_wire(&self) -> wire::Value {
+    /// decoder; callers check the value with [`check_size`] first. Host
+    /// objects get handles in `objects`; a Python object of another
+    /// instance is an error.
+    pub(crate) fn to_wire(&self, objects: &mut Objects) -> Result<wire::Value, crate::Error> {
         let mut nodes = vec![wire::Node::None];
         let mut stack: Vec<(&Value, usize)> = vec![(self, 0)];
         while let Some((value, index)) = stack.pop() {
@@ -153,22 +164,20 @@ impl Value {
                 Value::Dict(pairs) => {
                     wire::Node::Dict(pairs.iter().map(|(k, v)| (item(k), item(v))).collect())
                 }
-                Value::Opaque { type_name, repr } => wire::Node::Opaque(wire::OpaqueObject {
-                    type_name: type_name.clone(),
-                    repr: repr.clone(),
-                }),
+                Value::Object(object) => wire::Node::Object(objects.python_node(object)?),
+                Value::HostObject(object) => wire::Node::HostObject(objects.hold_host(object)),
             };
             nodes[index] = node;
         }
-        wire::Value { nodes }
+        Ok(wire::Value { nodes })
     }
 
     /// Decodes a node table from the guest: checks every rule of
     /// [`MalformedValue`] in one pass over the table, then builds the value
     /// from the last node to the first (items before their containers),
     /// moving each node's payload instead of copying it.
-    pub(crate) fn from_wire(value: wire::Value) -> Result<Value, MalformedValue> {
-        check(&value.nodes)?;
+    pub(crate) fn from_wire(value: wire::Value, objects: &Objects) -> Result<Value, MalformedValue> {
+        check(&value.nodes, objects)?;
         let mut built: Vec<Option<Value>> = Vec::new();
         built.resize_with(value.nodes.len(), || None);
         for (index, node) in value.nodes.into_iter().enumerate().rev() {
@@ -191,7 +200,10 @@ impl Value {
                 wire::Node::Dict(pairs) => {
                     Value::Dict(pairs.into_iter().map(|(k, v)| (take(k), take(v))).collect())
                 }
-                wire::Node::Opaque(o) => Value::Opaque { type_name: o.type_name, repr: o.repr },
+                wire::Node::Object(o) => Value::Object(objects.python_object(o)),
+                wire::Node::HostObject(handle) => {
+                    Value::HostObject(objects.host_object(handle).expect("`check` found it held"))
+                }
             };
             built[index] = Some(value);
         }
@@ -214,7 +226,7 @@ fn items(node: &wire::Node) -> Box<dyn Iterator<Item = u32> + '_> {
 /// Checks the rules of [`MalformedValue`] in one pass, in index order.
 /// Visiting a node, its container (which comes earlier) has been visited,
 /// so the node's depth is known and a node nobody claimed is unreachable.
-fn check(nodes: &[wire::Node]) -> Result<(), MalformedValue> {
+fn check(nodes: &[wire::Node], objects: &Objects) -> Result<(), MalformedValue> {
     if nodes.is_empty() {
         return Err(MalformedValue::Empty);
     }
@@ -243,7 +255,13 @@ fn check(nodes: &[wire::Node]) -> Result<(), MalformedValue> {
                 }
                 digits.len()
             }
-            wire::Node::Opaque(o) => o.type_name.len() + o.repr.len(),
+            wire::Node::Object(o) => o.type_name.len(),
+            wire::Node::HostObject(handle) => {
+                if objects.host_object(*handle).is_none() {
+                    return Err(MalformedValue::UnknownHostObject { node: node_index, handle: *handle });
+                }
+                0
+            }
             _ => 0,
         };
         if payload > MAX_PAYLOAD {
@@ -277,7 +295,11 @@ mod tests {
     }
 
     fn decode(nodes: Vec<Node>) -> Result<Value, MalformedValue> {
-        Value::from_wire(table(nodes))
+        Value::from_wire(table(nodes), &Objects::default())
+    }
+
+    fn encode(value: &Value) -> wire::Value {
+        value.to_wire(&mut Objects::default()).unwrap()
     }
 
     /// A list nested `levels` deep around `None`, one node per level.
@@ -296,10 +318,7 @@ mod tests {
             ),
             (Value::Int(3), Value::BigInt("-123456789012345678901234567890".into())),
             (Value::Bool(true), Value::FrozenSet(vec![Value::Float(-0.5)])),
-            (
-                Value::from("o"),
-                Value::Opaque { type_name: "datetime.date".into(), repr: "datetime.date(2024, 1, 1)".into() },
-            ),
+            (Value::from("f"), Value::function(|_, _| Ok(Value::None))),
             (Value::from("empty"), Value::List(vec![Value::Tuple(vec![]), Value::Dict(vec![])])),
         ])
     }
@@ -307,12 +326,14 @@ mod tests {
     #[test]
     fn every_kind_round_trips_through_the_node_table() {
         let value = every_kind();
-        let wire = value.to_wire();
+        // The host object goes out by handle and comes back as itself.
+        let mut objects = Objects::default();
+        let wire = value.to_wire(&mut objects).unwrap();
         assert!(matches!(wire.nodes[0], Node::Dict(_)), "root first");
         assert_eq!(wire.nodes.len(), 22, "one node per value");
-        assert_eq!(Value::from_wire(wire).unwrap(), value);
+        assert_eq!(Value::from_wire(wire, &objects).unwrap(), value);
         for leaf in [Value::None, Value::Int(i64::MIN), Value::BigInt("18446744073709551616".into())] {
-            assert_eq!(Value::from_wire(leaf.to_wire()).unwrap(), leaf);
+            assert_eq!(decode(encode(&leaf).nodes).unwrap(), leaf);
         }
     }
 
@@ -394,7 +415,7 @@ mod tests {
         // The deepest accepted value decodes, encodes and drops on it too.
         std::thread::Builder::new()
             .stack_size(256 << 10)
-            .spawn(|| Value::from_wire(decode(chain(MAX_DEPTH)).unwrap().to_wire()).unwrap())
+            .spawn(|| decode(encode(&decode(chain(MAX_DEPTH)).unwrap()).nodes).unwrap())
             .unwrap()
             .join()
             .expect("no stack overflow");
@@ -419,10 +440,47 @@ mod tests {
             Node::Str(half() + "x"),
             Node::Bytes(vec![0; MAX_PAYLOAD / 2 + 1]),
             Node::BigInt(half() + "7"),
-            Node::Opaque(wire::OpaqueObject { type_name: "t".into(), repr: half() }),
+            Node::Object(wire::PythonObject {
+                handle: 1,
+                type_name: half() + "x",
+                traits: wire::ObjectTraits::empty(),
+            }),
         ] {
             assert_eq!(with(last), Err(MalformedValue::TooLarge { node: 2 }));
         }
+    }
+
+    #[test]
+    fn a_host_object_must_be_one_python_holds() {
+        let mut objects = Objects::default();
+        let held = objects.hold_host(&(std::sync::Arc::new(Unit) as std::sync::Arc<dyn crate::HostObject>));
+        assert!(Value::from_wire(table(vec![Node::HostObject(held)]), &objects).is_ok());
+        assert_eq!(
+            Value::from_wire(table(vec![Node::HostObject(held + 1)]), &objects),
+            Err(MalformedValue::UnknownHostObject { node: 0, handle: held + 1 })
+        );
+        objects.release_host(&[held]);
+        assert!(Value::from_wire(table(vec![Node::HostObject(held)]), &objects).is_err());
+    }
+
+    struct Unit;
+    impl crate::HostObject for Unit {}
+
+    #[test]
+    fn a_python_object_goes_back_only_to_its_instance() {
+        let (mut mine, mut other) = (Objects::default(), Objects::default());
+        let node =
+            wire::PythonObject { handle: 7, type_name: "f".into(), traits: wire::ObjectTraits::CALLABLE };
+        let Value::Object(object) = Value::from_wire(table(vec![Node::Object(node)]), &mine).unwrap() else {
+            panic!("an object")
+        };
+        assert!(object.is_callable());
+        let value = Value::Object(object);
+        assert!(matches!(value.to_wire(&mut mine).unwrap().nodes[0], Node::Object(ref o) if o.handle == 7));
+        assert!(matches!(value.to_wire(&mut other), Err(crate::Error::ForeignObject(_))));
+        drop(value);
+        assert_eq!(mine.take_released(), vec![7], "released when the last clone drops");
+        assert!(mine.take_released().is_empty());
     }
 
     #[test]

@@ -38,6 +38,7 @@ def load_bootstrap():
     module.add_module("_pycomponent_asyncio", source("event_loop.py"), False)
     module.add_module("_pycomponent_http", source("http_client.py"), False)
     module.add_module("ssl", source("ssl.py"), False)
+    module.add_module("_pycomponent_objects", source("host_objects.py"), False)
     return module
 
 

@@ -57,6 +57,7 @@ pub fn to_value_with(obj: &Owned, rules: CopyRules) -> PyResult<Value> {
 }
 
 /// The handles of Python objects that a value holds.
+#[cfg(not(feature = "http"))]
 pub fn handles_in(value: &Value) -> impl Iterator<Item = u64> + '_ {
     value.nodes.iter().filter_map(|node| match node {
         Node::Object(o) => Some(o.handle),

@@ -16,6 +16,7 @@ thread_local! {
     /// `HostObject` and `_wrap` of `_pycomponent_objects`, set at start-up.
     static PYTHON_SIDE: RefCell<Option<(Owned, Owned)>> = const { RefCell::new(None) };
     /// Handles Python dropped, not yet sent to the embedder.
+    #[cfg(not(feature = "http"))]
     static RELEASED: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -54,6 +55,7 @@ pub fn wrap(handle: u64) -> PyResult<Owned> {
 }
 
 /// Notes that Python dropped its last reference to a host object.
+#[cfg(not(feature = "http"))]
 pub fn released(handle: u64) {
     RELEASED.with_borrow_mut(|released| released.push(handle));
 }
@@ -62,11 +64,14 @@ pub fn released(handle: u64) {
 /// into the instance starts and before each call to the host: a handle
 /// dropped then is in no value on its way (a value being sent holds its
 /// host objects alive).
+#[cfg(not(feature = "http"))]
 pub fn send_released() {
     let handles = RELEASED.with_borrow_mut(std::mem::take);
-    if handles.is_empty() {
-        return;
+    if !handles.is_empty() {
+        crate::pycomponent::python::host::release_objects(&handles);
     }
-    #[cfg(not(feature = "http"))]
-    crate::pycomponent::python::host::release_objects(&handles);
 }
+
+/// An HTTP app holds no host objects: nothing to send.
+#[cfg(feature = "http")]
+pub fn send_released() {}

@@ -239,6 +239,7 @@ impl PyErr {
 
     /// An exception object made elsewhere (by a Python helper), as an
     /// error to raise. It must be an instance of `BaseException`.
+    #[cfg(not(feature = "http"))]
     pub fn from_exception(exception: Owned) -> PyErr {
         PyErr { exception }
     }

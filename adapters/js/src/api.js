@@ -6,13 +6,12 @@
 // the classes and only named here; test/api.test.js checks both classes,
 // index.d.ts and wit/python.wit against these lists.
 
-import { toWire } from './values.js';
-
 /**
  * @typedef {object} ExportMethod
  * @property {string} name the JS method
  * @property {string} export the `interpreter` export it calls (jco's camelCase name)
- * @property {(...args: any[]) => unknown[]} args the export's arguments, from the method's
+ * @property {(wire: (value: unknown) => any, ...args: any[]) => unknown[]} args the export's arguments, from the method's
+ *   (`wire` encodes a value with the interpreter's live objects)
  * @property {'value' | 'nothing'} reply what the method gives back: the decoded value
  *   (the export returns an `evaluation`) or nothing (an `execution`)
  * @property {number} [callOptionsAt] the position of the per-call `{ timeout }` that
@@ -21,15 +20,15 @@ import { toWire } from './values.js';
 
 /** @type {ReadonlyArray<ExportMethod>} */
 export const EXPORT_METHODS = [
-  { name: 'runPython', export: 'run', args: (code) => [code], reply: 'value', callOptionsAt: 1 },
-  { name: 'eval', export: 'eval', args: (expression) => [expression], reply: 'value', callOptionsAt: 1 },
-  { name: 'exec', export: 'exec', args: (code) => [code], reply: 'nothing', callOptionsAt: 1 },
+  { name: 'runPython', export: 'run', args: (_wire, code) => [code], reply: 'value', callOptionsAt: 1 },
+  { name: 'eval', export: 'eval', args: (_wire, expression) => [expression], reply: 'value', callOptionsAt: 1 },
+  { name: 'exec', export: 'exec', args: (_wire, code) => [code], reply: 'nothing', callOptionsAt: 1 },
   { name: 'call', export: 'call', args: callArguments, reply: 'value' },
-  { name: 'importModule', export: 'importModule', args: (name) => [name], reply: 'nothing' },
+  { name: 'importModule', export: 'importModule', args: (_wire, name) => [name], reply: 'nothing' },
   {
     name: 'addModule',
     export: 'addModule',
-    args: (name, source, options = {}) => [name, source, !!options.isPackage],
+    args: (_wire, name, source, options = {}) => [name, source, !!options.isPackage],
     reply: 'nothing',
   },
 ];
@@ -41,7 +40,7 @@ export const EXPORT_METHODS = [
  * @type {ReadonlyArray<ExportMethod>}
  */
 export const ASYNC_METHODS = [
-  { name: 'runPythonAsync', export: 'runAsync', args: (code) => [code], reply: 'value', callOptionsAt: 1 },
+  { name: 'runPythonAsync', export: 'runAsync', args: (_wire, code) => [code], reply: 'value', callOptionsAt: 1 },
   { name: 'callAsync', export: 'callAsync', args: callArguments, reply: 'value' },
 ];
 
@@ -50,6 +49,9 @@ export const CONTINUATION_EXPORTS = ['resume', 'cancel'];
 
 /** Methods of both classes written by hand: not one export each. */
 export const LOCAL_METHODS = ['registerJsModule', 'loadPackage'];
+
+/** Methods of live objects, only on an interpreter on the calling thread (python.js). */
+export const LIVE_OBJECT_METHODS = ['pyimport', 'toPy', 'objectUsage'];
 
 /**
  * The bytes and file name of a wheel given to loadPackage: bytes as they
@@ -97,7 +99,7 @@ export function defineExportMethods(cls, body, methods = EXPORT_METHODS) {
   }
 }
 
-const KWARGS = Symbol('pycomponent.kwargs');
+const KWARGS = Symbol.for('pycomponent.kwargs');
 
 /**
  * Marks an object as keyword arguments for `call`: `py.call("f", 1, kwargs({ sep: "-" }))`.
@@ -108,11 +110,11 @@ export function kwargs(values) {
 }
 
 /** The `call` export's arguments: the dotted name, the positional values and the keyword arguments. */
-function callArguments(name, ...args) {
+function callArguments(wire, name, ...args) {
   const last = args.at(-1);
   if (last && typeof last === 'object' && last[KWARGS]) {
-    const keywords = Object.entries(last.values).map(([key, value]) => ({ name: key, value: toWire(value) }));
-    return [name, args.slice(0, -1).map(toWire), keywords];
+    const keywords = Object.entries(last.values).map(([key, value]) => ({ name: key, value: wire(value) }));
+    return [name, args.slice(0, -1).map((arg) => wire(arg)), keywords];
   }
-  return [name, args.map(toWire), []];
+  return [name, args.map((arg) => wire(arg)), []];
 }

@@ -39,6 +39,7 @@ export type FromPython =
   | Map<FromPython, FromPython>
   | Set<FromPython>
   | OpaqueObject
+  | PyProxy
   | { [key: string]: FromPython };
 
 /** A Python tuple on the JS side: an Array that goes back into Python as a tuple. */
@@ -99,6 +100,43 @@ export interface Kwargs {
 /** Marks an object as keyword arguments: `py.call("f", 1, kwargs({ sep: "-" }))`. */
 export function kwargs(values: Record<string, ToPython>): Kwargs;
 
+/**
+ * A live Python object (Pyodide's name): a function, module or class
+ * instance that a call on the calling thread gave back. Property reads and
+ * writes are Python attributes (a missing one reads as undefined), calls
+ * call it, `for...of` iterates it, `await` runs an awaitable one. Released
+ * by destroy(), `using`, or when collected.
+ */
+export interface PyProxy {
+  (...args: any[]): any;
+  /** The qualified name of the object's type, e.g. `function`, `datetime.date`. */
+  readonly type: string;
+  /** `len(obj)`. */
+  readonly length: number;
+  /** `str(obj)`. */
+  toString(): string;
+  /** A deep copy as JS values, `depth` levels of containers (all by default). */
+  toJs(options?: { depth?: number }): unknown;
+  /** Releases the object; using the proxy afterwards throws a ReferenceError PythonError. */
+  destroy(): void;
+  /** Calls it with keyword arguments, given as the last argument. */
+  callKwargs(...args: any[]): any;
+  /** `obj[key]`. */
+  get(key: unknown): any;
+  /** `obj[key] = value`. */
+  set(key: unknown, value: unknown): void;
+  /** `key in obj`. */
+  has(key: unknown): boolean;
+  /** `del obj[key]`. */
+  delete(key: unknown): void;
+  [Symbol.iterator](): Iterator<any>;
+
+  [attribute: string]: any;
+}
+
+/** Whether a value is a PyProxy. */
+export function isPyProxy(value: unknown): value is PyProxy;
+
 /** A function Python can call; its arguments are Python values, keyword arguments come last as an object. */
 export type JsFunction = (...args: any[]) => unknown;
 
@@ -122,6 +160,8 @@ export interface LoadPythonOptions {
    * and entries together (default: 64 MiB); past it, writes fail with `OSError(ENOSPC)`.
    */
   fileSystemBytes?: number;
+  /** The most Python objects JS may hold as PyProxies at once (100 000): past it, a MemoryError PythonError. */
+  pythonObjects?: number;
   /**
    * The standard library's sources, so that tracebacks through library modules show their source
    * lines and `inspect.getsource` works on them: `true` loads `python311.zip` from `dist/` (2.4 MB,
@@ -241,6 +281,14 @@ export class Python {
    * Makes the functions of `module` importable from Python as module `name`. A function that
    * returns a Promise gives Python an awaitable in runPythonAsync and callAsync.
    */
+  /** `__main__`'s namespace, live: `globals.get("f")`, `globals.set("x", 1)`. */
+  readonly globals: PyProxy;
+  /** Imports a module and gives it live. */
+  pyimport(name: string): PyProxy;
+  /** A new Python object made from a JS value, live. */
+  toPy(value: ToPython): PyProxy;
+  /** PyProxies held (and the limit), and JS objects Python holds. */
+  objectUsage(): { held: number; limit: number; hostObjects: number };
   registerJsModule(name: string, module: Record<string, unknown>): void;
   /**
    * Installs a pure-Python wheel into this interpreter, in memory: from its bytes, or from a URL

@@ -7,3 +7,4 @@ export { loadPythonWorker, PythonWorker } from './worker.js';
 export { FileSystemError, MalformedValueError, PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
 export { FileSystem } from './fs.js';
 export { OpaqueObject, PythonTuple } from './values.js';
+export { isPyProxy } from './live-objects.js';

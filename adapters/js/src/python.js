@@ -7,6 +7,7 @@ import { httpClientImport } from './http-client.js';
 import { drive, isThenable, notAwaitable, PendingCalls, TIMED_OUT } from './async-calls.js';
 import { PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
 import { FileSystem } from './fs.js';
+import { LiveObjects } from './live-objects.js';
 import { sandboxWasi } from './sandbox-wasi.js';
 import { fromWire, sizeBudget, toWire } from './values.js';
 
@@ -119,22 +120,22 @@ export class LineBuffer {
  * arguments as one object, if any. The values of one call share one size
  * budget; a malformed one throws MalformedValueError.
  */
-export function jsArguments(args, kwargs) {
+export function jsArguments(args, kwargs, live = undefined) {
   const budget = sizeBudget();
-  const values = args.map((arg) => fromWire(arg, budget));
-  if (kwargs.length > 0) values.push(Object.fromEntries(kwargs.map((k) => [k.name, fromWire(k.value, budget)])));
+  const values = args.map((arg) => fromWire(arg, budget, live));
+  if (kwargs.length > 0) values.push(Object.fromEntries(kwargs.map((k) => [k.name, fromWire(k.value, budget, live)])));
   return values;
 }
 
 /** The completion result of a pending call's settled Promise (see PendingCalls.add). */
-export function settledResult(qualified) {
-  return ({ ok, value }) => (ok ? wireResult(value, qualified) : { tag: 'err', val: describeJsError(value) });
+export function settledResult(qualified, live = undefined) {
+  return ({ ok, value }) => (ok ? wireResult(value, qualified, live) : { tag: 'err', val: describeJsError(value) });
 }
 
 /** The component's `result<value, string>` for a host function's return value. */
-export function wireResult(result, qualified) {
+export function wireResult(result, qualified, live = undefined) {
   try {
-    return { tag: 'ok', val: toWire(result) };
+    return { tag: 'ok', val: toWire(result, live) };
   } catch (error) {
     return { tag: 'err', val: `${qualified} returned a value Python cannot take: ${describeJsError(error)}` };
   }
@@ -180,6 +181,8 @@ export class Python {
   #pending;
   #http; // the http-client import: its per-call count starts at each call
   #asyncQueue = Promise.resolve(); // asynchronous calls run one at a time
+  #live; // the PyProxies and host objects of this interpreter
+  #globals = null;
 
   /**
    * The interpreter's file system (Pyodide's `pyodide.FS` names): the
@@ -190,8 +193,13 @@ export class Python {
   FS = new FileSystem((name, ...args) => this.call(name, ...args));
 
   /** @internal Use loadPython. */
-  constructor(exports, stdout, stderr, jsModules, hostFault, pending = new PendingCalls(), http = null) {
+  constructor(exports, stdout, stderr, jsModules, hostFault, pending = new PendingCalls(), http = null, live = new LiveObjects()) {
     this.#exports = exports;
+    this.#live = live;
+    live.attach(
+      (name, args) => this.#decode(this.#finish(this.#enter(name, args))),
+      (name, args) => this.#drive(name, args, {}),
+    );
     this.#http = http;
     this.#stdout = stdout;
     this.#stderr = stderr;
@@ -207,14 +215,15 @@ export class Python {
 
   #callExport(method, args) {
     this.#http?.beginCall();
-    const reply = this.#finish(this.#enter(method.export, method.args(...args)));
+    const reply = this.#finish(this.#enter(method.export, method.args((v) => this.#live.wire(v), ...args)));
     if (method.reply === 'nothing') return undefined;
     return this.#decode(reply);
   }
 
   #decode(wire) {
+    if (wire === undefined) return undefined;
     try {
-      return fromWire(wire);
+      return fromWire(wire, sizeBudget(), this.#live);
     } catch (error) {
       // A table Python never builds: the guest's memory may be corrupted.
       this.#failure = error;
@@ -230,7 +239,12 @@ export class Python {
    */
   #callAsync(method, args) {
     const options = method.callOptionsAt === undefined ? {} : (args[method.callOptionsAt] ?? {});
-    const exportArgs = method.args(...args);
+    const exportArgs = method.args((v) => this.#live.wire(v), ...args);
+    return this.#drive(method.export, exportArgs, options);
+  }
+
+  /** Drives asynchronous export `name` (see #callAsync). */
+  #drive(name, exportArgs, options) {
     const run = async () => {
       const timeout = options.timeout ?? Infinity;
       const deadline = Number.isFinite(timeout) ? performance.now() + timeout : Infinity;
@@ -243,7 +257,7 @@ export class Python {
           this.#pending.accepting = false;
         }
       };
-      const { evaluation, cancelled, unwound } = await drive(step, method.export, exportArgs, this.#pending, { deadline });
+      const { evaluation, cancelled, unwound } = await drive(step, name, exportArgs, this.#pending, { deadline });
       const stopped = () => new PythonInterruptedError(`Python ran longer than the ${timeout} ms timeout; its task was cancelled`, 'timeout');
       if (!unwound) {
         this.#failure = stopped();
@@ -267,9 +281,12 @@ export class Python {
     // interpreter: the component is in the middle of a call (its output
     // capture and return buffers belong to the outer call).
     if (this.#busy) throw new Error(`re-entrant call: a JS function called from Python cannot call ${name}() on the same interpreter`);
-    let reply;
     this.#busy = true;
     try {
+      // The PyProxies destroyed or collected since the last call.
+      const released = this.#live.takeReleased();
+      if (released.length > 0) this.#exports.objects.release(BigUint64Array.from(released));
+      if (name.startsWith('objects.')) return this.#exports.objects[name.slice('objects.'.length)](...args);
       return this.#exports[name](...args);
     } catch (error) {
       this.#failure = error instanceof Error ? error : new Error(String(error));
@@ -305,6 +322,48 @@ export class Python {
    */
   registerJsModule(name, module) {
     this.#jsModules.set(name, moduleFunctions(name, module));
+  }
+
+  /**
+   * `__main__`'s namespace, live (Pyodide's `pyodide.globals`):
+   * `py.globals.get("f")`, `py.globals.set("x", 1)`, `has`, `delete`.
+   * @type {any}
+   */
+  get globals() {
+    if (this.#globals === null) {
+      const main = this.#live.run('importObject', ['__main__']);
+      this.#globals = this.#live.run('getAttribute', [this.#live.handleOf(main), '__dict__', 'handle']);
+      main.destroy();
+    }
+    return this.#globals;
+  }
+
+  /**
+   * Imports a module and gives it as a PyProxy (Pyodide's `pyimport`):
+   * `py.pyimport("statistics").mean([1, 2, 3])`.
+   * @param {string} name
+   */
+  pyimport(name) {
+    return this.#live.run('importObject', [name]);
+  }
+
+  /**
+   * A new Python object made from a JS value (a dict from an object, a list
+   * from an Array...), as a PyProxy (Pyodide's `toPy`).
+   * @param {unknown} value
+   */
+  toPy(value) {
+    return this.#live.run('fromValue', [this.#live.wire(value)]);
+  }
+
+  /**
+   * How many Python objects JS holds (PyProxies not yet released) and the
+   * limit (the `pythonObjects` option), and how many JS objects Python holds.
+   * @returns {{ held: number, limit: number, hostObjects: number }}
+   */
+  objectUsage() {
+    const [held, limit] = this.#enter('objects.usage', []);
+    return { held, limit, hostObjects: this.#live.hostObjectsHeld };
   }
 
   /**
@@ -363,7 +422,12 @@ export async function instantiateInterpreter(options, host, sinks, http) {
     // Read only when a traceback or inspect asks for a library line.
     root.files.writeFile(SOURCES_PATH, options.sourcesBytes);
   }
-  return root.interpreter;
+  if (options.pythonObjects !== undefined) {
+    const count = options.pythonObjects;
+    if (!Number.isSafeInteger(count) || count < 0 || count > 0xffffffff) throw new TypeError('pythonObjects must be a whole number of objects, 0 or more');
+    root.objects.setLimit(count);
+  }
+  return { ...root.interpreter, objects: root.objects };
 }
 
 /**
@@ -376,8 +440,9 @@ export async function instantiateInterpreter(options, host, sinks, http) {
  * @param {Map<string, Map<string, Function>>} jsModules
  * @param {{ error: Error | null }} hostFault
  */
-export function hostImport(jsModules, hostFault, pending = new PendingCalls()) {
+export function hostImport(jsModules, hostFault, pending = new PendingCalls(), live = new LiveObjects()) {
   return {
+    ...live.hostImports(pending, (value, label) => wireResult(value, label, live)),
     modules: () => Array.from(jsModules, ([name, functions]) => ({ name, functions: Array.from(functions.keys()) })),
     call(module, fn, args, kwargs) {
       // A thrown string is the `err` case of the import's result.
@@ -387,7 +452,7 @@ export function hostImport(jsModules, hostFault, pending = new PendingCalls()) {
       if (!function_) throw `JS function ${qualified} is not registered`;
       let values;
       try {
-        values = jsArguments(args, kwargs);
+        values = jsArguments(args, kwargs, live);
       } catch (error) {
         hostFault.error = error;
         throw `the interpreter is being retired: ${error.message}`;
@@ -400,9 +465,9 @@ export function hostImport(jsModules, hostFault, pending = new PendingCalls()) {
       }
       if (isThenable(returned)) {
         if (!pending.accepting) throw notAwaitable(qualified);
-        return { tag: 'pending', val: pending.add(returned, settledResult(qualified)) };
+        return { tag: 'pending', val: pending.add(returned, settledResult(qualified, live)) };
       }
-      const result = wireResult(returned, qualified);
+      const result = wireResult(returned, qualified, live);
       if (result.tag === 'err') throw result.val;
       return { tag: 'value', val: result.val };
     },
@@ -420,9 +485,10 @@ export async function loadPython(options = {}) {
   const jsModules = new Map();
   const hostFault = { error: null };
   const pending = new PendingCalls();
-  const host = hostImport(jsModules, hostFault, pending);
+  const live = new LiveObjects();
+  const host = hostImport(jsModules, hostFault, pending, live);
   const http = httpClientImport(options, pending);
   const sourcesBytes = await stdlibSources(options);
   const exports = await instantiateInterpreter({ ...options, sourcesBytes }, host, { stdout, stderr }, http);
-  return new Python(exports, stdout, stderr, jsModules, hostFault, pending, http);
+  return new Python(exports, stdout, stderr, jsModules, hostFault, pending, http, live);
 }

@@ -1,6 +1,9 @@
 // The value mapping between JavaScript and the component's `value` (a flat
 // node table, `wit/python.wit`): toWire turns a JS value into nodes, fromWire
 // turns nodes into a JS value, refusing a table that breaks the contract.
+// Plain data is copied; other objects cross by handle through `objects`
+// (a LiveObjects of live-objects.js): Python's as PyProxy, JS functions and
+// class instances as host objects.
 
 import { MalformedValueError } from './errors.js';
 
@@ -18,8 +21,9 @@ const I64_MAX = 2n ** 63n - 1n;
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
- * A Python object with no JS mapping (a `datetime.date`, a class instance, ...):
- * its type name and `repr()`. It cannot be sent back into Python.
+ * A Python object as a PythonWorker gives it: its type name and `repr()`.
+ * (On the calling thread, loadPython gives a live PyProxy instead; live
+ * objects do not cross to a worker yet.) It cannot be sent back into Python.
  */
 export class OpaqueObject {
   /**
@@ -43,11 +47,13 @@ export class OpaqueObject {
 export class PythonTuple extends Array {}
 
 /**
- * The node table of a JS value.
+ * The node table of a JS value. Without `objects`, functions, class
+ * instances and PyProxies have no value.
  * @param {unknown} value
+ * @param {import('./live-objects.js').LiveObjects} [objects]
  * @returns {{ nodes: Array<object> }}
  */
-export function toWire(value) {
+export function toWire(value, objects) {
   const nodes = [];
   const add = (v, depth) => {
     if (depth > MAX_DEPTH) {
@@ -55,7 +61,7 @@ export function toWire(value) {
     }
     const index = nodes.length;
     nodes.push(null);
-    nodes[index] = nodeOf(v, depth, add);
+    nodes[index] = nodeOf(v, depth, add, objects);
     return index;
   };
   add(value, 0);
@@ -65,7 +71,7 @@ export function toWire(value) {
 /** A high surrogate not followed by a low one, or a low one without a high one before it. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-function nodeOf(v, depth, add) {
+function nodeOf(v, depth, add, objects) {
   switch (typeof v) {
     case 'undefined':
       return { tag: 'none' };
@@ -89,6 +95,9 @@ function nodeOf(v, depth, add) {
     }
     case 'object':
       break;
+    case 'function':
+      if (objects) return objects.nodeOf(v);
+      throw new TypeError('a JS function has no Python value here');
     default:
       throw new TypeError(`a JS ${typeof v} has no Python value`);
   }
@@ -101,12 +110,11 @@ function nodeOf(v, depth, add) {
   if (v instanceof Set) return { tag: 'set', val: items(v) };
   const pairs = (entries) => Array.from(entries, ([key, item]) => [add(key, depth + 1), add(item, depth + 1)]);
   if (v instanceof Map) return { tag: 'dict', val: pairs(v) };
-  if (v instanceof OpaqueObject) {
-    throw new TypeError(`a ${v.typeName} object (${v.repr}) cannot be sent back into Python`);
-  }
   const proto = Object.getPrototypeOf(v);
   if (proto === Object.prototype || proto === null) return { tag: 'dict', val: pairs(Object.entries(v)) };
-  throw new TypeError(`a JS ${v.constructor?.name ?? 'object'} has no Python value`);
+  // Anything else (a class instance, a Promise, a DOM node) goes in live.
+  if (objects) return objects.nodeOf(v);
+  throw new TypeError(`a JS ${v.constructor?.name ?? 'object'} has no Python value here`);
 }
 
 /**
@@ -117,24 +125,26 @@ function nodeOf(v, depth, add) {
  * The table comes from the guest, whose memory may be corrupted, so it is
  * checked first (checkTable) and refused with a MalformedValueError that
  * names the rule and the node. `budget` is what the values of one call may
- * still spend (sizeBudget); the values of one call share it.
+ * still spend (sizeBudget); the values of one call share it. A Python object
+ * becomes a PyProxy of `objects`, a host object the JS object it stands for.
  * @param {{ nodes: Array<any> }} value
  * @param {{ nodes: number, payload: number }} [budget]
+ * @param {import('./live-objects.js').LiveObjects} [objects]
  * @returns {unknown}
  */
-export function fromWire(value, budget = sizeBudget()) {
-  const nodes = checkTable(value, budget);
+export function fromWire(value, budget = sizeBudget(), objects = undefined) {
+  const nodes = checkTable(value, budget, objects);
   // Every child comes after its parent, so from the last node back each
   // container finds its items built. No recursion: depth costs no stack.
   const values = new Array(nodes.length);
-  for (let i = nodes.length - 1; i >= 0; i--) values[i] = build(nodes[i], values);
+  for (let i = nodes.length - 1; i >= 0; i--) values[i] = build(nodes[i], values, objects);
   return values[0];
 }
 
 /**
  * What the values of one call may carry, as in the guest and the Wasmtime
  * adapter: MAX_NODES nodes and MAX_PAYLOAD of str, bytes, big-int digits and
- * opaque type names and reprs. Text counts in UTF-16 code units, which are
+ * objects' type names. Text counts in UTF-16 code units, which are
  * never more than its UTF-8 bytes: whatever the guest may send passes.
  * @returns {{ nodes: number, payload: number }}
  */
@@ -151,7 +161,7 @@ const BIG_INT_TEXT = /^-?[0-9]+$/;
  * leaves of the types jco gives (s64 as BigInt, list<u8> as Uint8Array).
  * Spends the nodes and payload from `budget`.
  */
-function checkTable(value, budget) {
+function checkTable(value, budget, objects) {
   const nodes = value?.nodes;
   if (!Array.isArray(nodes)) throw new MalformedValueError('the value has no list of nodes', null);
   const count = nodes.length;
@@ -219,8 +229,17 @@ function checkTable(value, budget) {
         leaf(i, val instanceof Uint8Array, 'a Uint8Array');
         payload += val.length;
         break;
+      case 'object':
+        leaf(i, typeof val?.handle === 'bigint' && typeof val.typeName === 'string', 'a handle and a type name');
+        leaf(i, objects !== undefined, 'an object this interpreter can hold');
+        payload += val.typeName.length;
+        break;
+      case 'host-object':
+        leaf(i, typeof val === 'bigint' && objects?.hostObject(val) !== undefined, 'a host object Python holds');
+        break;
       case 'opaque':
-        leaf(i, typeof val?.typeName === 'string' && typeof val.repr === 'string', 'a type name and a repr');
+        // Only from a worker (worker-entry.js), which keeps its objects.
+        leaf(i, objects === undefined && typeof val?.typeName === 'string' && typeof val.repr === 'string', 'a type name and a repr');
         payload += val.typeName.length + val.repr.length;
         break;
       case 'list':
@@ -254,7 +273,7 @@ function checkTable(value, budget) {
 }
 
 /** The JS value of a checked node whose children are in `values`. */
-function build(node, values) {
+function build(node, values, objects) {
   const item = (index) => values[index];
   switch (node.tag) {
     case 'none':
@@ -286,6 +305,10 @@ function build(node, values) {
       }
       return object;
     }
+    case 'object':
+      return objects.proxy(node.val);
+    case 'host-object':
+      return objects.hostObject(node.val);
     case 'opaque':
       return new OpaqueObject(node.val.typeName, node.val.repr);
   }

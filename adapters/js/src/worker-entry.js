@@ -45,6 +45,29 @@ const host = {
   },
 };
 
+// Live objects do not cross to the main thread yet: no JS object reaches
+// Python from there (its values are plain data), and a Python object in a
+// result goes back as its type and repr (opaqueResult).
+const noHostObjects = () => {
+  throw { typeName: 'TypeError', message: 'a worker holds no JS objects', stack: '' };
+};
+Object.assign(host, { objectGet: noHostObjects, objectSet: noHostObjects, objectCall: noHostObjects, releaseObjects() {} });
+
+/** A result whose Python objects are replaced by their type and repr, their handles released. */
+function opaqueResult(result) {
+  if (result.tag !== 'ok' || !result.val?.nodes?.some((node) => node.tag === 'object')) return result;
+  const handles = [];
+  const nodes = result.val.nodes.map((node) => {
+    if (node.tag !== 'object') return node;
+    handles.push(node.val.handle);
+    const shown = interpreter.objects.repr(node.val.handle).result;
+    const repr = shown.tag === 'ok' && shown.val.nodes[0].tag === 'str' ? shown.val.nodes[0].val : `<${node.val.typeName} object>`;
+    return { tag: 'opaque', val: { typeName: node.val.typeName, repr } };
+  });
+  interpreter.objects.release(BigUint64Array.from(handles));
+  return { tag: 'ok', val: { nodes } };
+}
+
 /** A synchronous request: the main thread fetches it while this thread waits. */
 function sendThroughMainThread(url, request, ms, maxBytes) {
   post({ type: 'http-send', url, request, ms, maxBytes });
@@ -66,7 +89,7 @@ function invoke(method, args) {
 
 function finish(reply) {
   if (reply.output.stdout || reply.output.stderr) post({ type: 'output', ...reply.output });
-  return reply.result;
+  return opaqueResult(reply.result);
 }
 
 /** Runs an asynchronous call to its end; the worker's event loop runs while Python waits. */

@@ -19,7 +19,7 @@ import {
   stdlibSources,
   wireResult,
 } from './python.js';
-import { encodeJson, fromWire } from './values.js';
+import { encodeJson, fromWire, toWire } from './values.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 const ENTRY = new URL('./worker-entry.js', import.meta.url);
@@ -116,7 +116,7 @@ export class PythonWorker {
 
   async #callExport(method, args, asyncCall) {
     const options = method.callOptionsAt === undefined ? {} : (args[method.callOptionsAt] ?? {});
-    const exportArgs = method.args(...args);
+    const exportArgs = method.args(toWire, ...args);
     const value = await this.#request(method, exportArgs, options.timeout, asyncCall);
     // A fresh worker adds again the modules added so far.
     if (method.export === 'addModule') this.#sources.set(exportArgs[0], exportArgs);

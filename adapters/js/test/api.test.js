@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 
-import { ASYNC_METHODS, CONTINUATION_EXPORTS, EXPORT_METHODS, LOCAL_METHODS, WORKER_METHODS } from '../src/api.js';
+import { ASYNC_METHODS, CONTINUATION_EXPORTS, EXPORT_METHODS, LIVE_OBJECT_METHODS, LOCAL_METHODS, WORKER_METHODS } from '../src/api.js';
 import * as index from '../src/index.js';
 import { Python } from '../src/python.js';
 import { PythonWorker } from '../src/worker.js';
@@ -17,7 +17,7 @@ const exportNames = [...EXPORT_METHODS, ...ASYNC_METHODS].map((method) => method
 /** The public methods a class defines (not the constructor, nor the ones marked @internal). */
 function classMethods(cls, internal = []) {
   return Object.getOwnPropertyNames(cls.prototype).filter(
-    (name) => name !== 'constructor' && !internal.includes(name) && typeof cls.prototype[name] === 'function',
+    (name) => name !== 'constructor' && !internal.includes(name) && typeof Object.getOwnPropertyDescriptor(cls.prototype, name).value === 'function',
   );
 }
 
@@ -30,7 +30,7 @@ async function declaredMethods(name) {
 }
 
 test('Python has the methods api.js lists, and index.d.ts declares them', async () => {
-  const expected = sorted([...exportNames, ...LOCAL_METHODS]);
+  const expected = sorted([...exportNames, ...LOCAL_METHODS, ...LIVE_OBJECT_METHODS]);
   assert.deepEqual(sorted(classMethods(Python)), expected);
   assert.deepEqual(sorted(await declaredMethods('Python')), expected);
 });

@@ -14,7 +14,7 @@ import {
   kwargs,
   loadPython,
   loadPythonWorker,
-  OpaqueObject,
+  isPyProxy,
   PythonError,
   PythonInterruptedError,
   PythonTuple,
@@ -73,10 +73,11 @@ describe('values', () => {
     const proto = py.eval("{'__proto__': 1}");
     assert.equal(Object.getPrototypeOf(proto), Object.prototype, 'a __proto__ key is data');
     assert.equal(proto.__proto__, 1);
+    // Other objects come back live (see 'live objects').
     const date = py.eval('__import__("datetime").date(2024, 2, 29)');
-    assert.ok(date instanceof OpaqueObject);
-    assert.equal(date.typeName, 'datetime.date');
-    assert.equal(String(date), 'datetime.date(2024, 2, 29)');
+    assert.ok(isPyProxy(date));
+    assert.equal(date.type, 'datetime.date');
+    assert.equal(String(date), '2024-02-29');
   });
 
   test('JS values go into Python', async () => {
@@ -101,12 +102,13 @@ describe('values', () => {
       [new Set(['x']), "{'x'}"],
     ];
     for (const [value, repr] of cases) assert.equal(py.call('describe', value), repr, String(value));
-    assert.throws(() => py.call('describe', () => 1), /a JS function has no Python value/);
-    assert.throws(() => py.call('describe', new Date()), /a JS Date has no Python value/);
+    // Functions and class instances go in live, as host objects.
+    assert.match(py.call('describe', () => 1), /^<HostObject \d+>$/);
+    assert.match(py.call('describe', new Date()), /^<HostObject \d+>$/);
     const cyclic = [];
     cyclic.push(cyclic);
     assert.throws(() => py.call('describe', cyclic), /nested deeper than 1000 levels/);
-    assert.throws(() => py.call('describe', py.eval('object()')), /cannot be sent back into Python/);
+    assert.match(py.call('describe', py.eval('object()')), /^<object object at/);
   });
 
   test('values round-trip', async () => {
@@ -671,4 +673,124 @@ test('examples/node/hello.mjs prints its expected output', async () => {
   const expected = await readFile(new URL('../../../examples/node/hello.expected', import.meta.url), 'utf8');
   const { stdout } = await promisify(execFile)(process.execPath, [example.pathname], { timeout: 60000 });
   assert.equal(stdout, expected);
+});
+
+describe('live objects', () => {
+  test('a Python function and a module are called from JS (PyProxy)', async () => {
+    const py = await loadPython(quiet);
+    const f = py.runPython('def f(x):\n    return x * 2\nf');
+    assert.equal(f(21), 42);
+    assert.equal(f.type, 'function');
+    assert.equal(py.pyimport('statistics').mean([1, 2, 3]), 2);
+    assert.equal(py.pyimport('json').dumps([1], kwargs({ indent: 1 })), '[\n 1\n]');
+    assert.equal(py.pyimport('json').dumps.callKwargs([1], { indent: 1 }), '[\n 1\n]');
+  });
+
+  test('globals, attributes, items, iteration and toJs act on the live object', async () => {
+    const py = await loadPython(quiet);
+    py.globals.set('x', 5);
+    assert.equal(py.runPython('x + 1'), 6);
+    assert.equal(py.globals.get('x'), 5);
+    assert.equal(py.globals.has('nope'), false);
+    py.exec('class Box:\n    size = 3\nbox = Box()\ncounts = {"a": 1}');
+    const box = py.globals.get('box');
+    assert.equal(box.type, '__main__.Box');
+    assert.equal(box.size, 3);
+    box.size = 7;
+    assert.equal(py.eval('box.size'), 7);
+    assert.equal(box.nope, undefined, 'a missing attribute reads as undefined');
+    assert.ok('size' in box);
+    delete box.size;
+    assert.equal(py.eval('box.size'), 3);
+    assert.deepEqual(py.globals.get('counts'), { a: 1 }, 'plain data is copied');
+    assert.deepEqual([...py.eval('range(3)')], [0, 1, 2]);
+    assert.equal([...py.eval('range(200)')].length, 200, 'more items than one batch');
+    const ordered = py.runPython('import collections\ncollections.OrderedDict(a=[1, [2]])');
+    assert.deepEqual(ordered.toJs(), { a: [1, [2]] });
+    const shallow = ordered.toJs({ depth: 1 });
+    assert.ok(isPyProxy(shallow.a));
+    assert.deepEqual(shallow.a.toJs(), [1, [2]]);
+    assert.equal(ordered.length, 1);
+    const proxy = py.toPy({ k: [1] });
+    assert.equal(proxy.type, 'dict');
+    proxy.set('j', 2);
+    assert.deepEqual(proxy.toJs(), { k: [1], j: 2 });
+  });
+
+  test('JS objects and callbacks go into Python live (HostObject)', async () => {
+    const py = await loadPython(quiet);
+    class Page {
+      constructor() {
+        this.title = 'draft';
+      }
+      heading(text) {
+        return `${text.toUpperCase()} (${this.title})`;
+      }
+    }
+    const page = new Page();
+    const use = py.runPython('def use(page, done):\n    page.title = "final"\n    return done(page.heading("hi"))\nuse');
+    assert.equal(use(page, (text) => `${text}!`), 'HI (final)!');
+    assert.equal(page.title, 'final');
+    assert.equal(py.runPython('lambda o: o')(page), page, 'the same JS object comes back');
+    // A callback Python registers, called by JS after the call returned.
+    py.exec('handlers = []\ndef on(event, handler):\n    handlers.append(handler)');
+    py.call('on', 'click', py.runPython('lambda e: f"clicked {e}"'));
+    const [handler] = py.eval('handlers');
+    assert.equal(handler('button'), 'clicked button');
+  });
+
+  test('errors cross both ways as typed errors', async () => {
+    const py = await loadPython(quiet);
+    const explode = py.runPython('def explode(n):\n    return 1 // n\nexplode');
+    assert.throws(() => explode(0), (e) => e instanceof PythonError && e.type === 'ZeroDivisionError' && /in explode/.test(e.traceback));
+    assert.equal(explode(1), 1);
+    const thrower = () => {
+      throw new TypeError('js says no');
+    };
+    const caught = py.runPython('def t(f):\n    try:\n        f()\n    except RuntimeError as e:\n        return [type(e).__name__, e.type_name, e.message, "TypeError" in e.__notes__[0]]\nt')(thrower);
+    assert.deepEqual(caught, ['HostError', 'TypeError', 'js says no', true]);
+  });
+
+  test('destroy, another interpreter, re-entrance and the handle limit are typed errors', async () => {
+    const py = await loadPython({ ...quiet, pythonObjects: 3 });
+    const other = await loadPython(quiet);
+    const f = py.eval('len');
+    assert.throws(() => other.call('len', f), (e) => e instanceof PythonError && e.type === 'ReferenceError' && /another interpreter/.test(e.message));
+    f.destroy();
+    f.destroy();
+    assert.throws(() => f('ab'), (e) => e instanceof PythonError && e.type === 'ReferenceError' && /destroyed/.test(e.message));
+    const held = [py.eval('object()'), py.eval('object()'), py.eval('object()')];
+    assert.throws(() => py.eval('object()'), (e) => e instanceof PythonError && e.type === 'MemoryError' && /pythonObjects/.test(e.message));
+    for (const object of held) object[Symbol.dispose]();
+    assert.ok(isPyProxy(py.eval('object()')), 'released handles free the cap');
+    const g = py.eval('abs');
+    py.registerJsModule('cb', { now: () => g(-1) });
+    assert.throws(() => py.exec('import cb\ncb.now()'), /re-entrant call/);
+    assert.equal(g(-2), 2, 'after the call returned, the callback works');
+  });
+
+  test('awaiting: an async Python function from JS, a JS Promise from Python', async () => {
+    const py = await loadPython(quiet);
+    const add = py.runPython('async def add(x):\n    import asyncio\n    await asyncio.sleep(0)\n    return x + 1\nadd');
+    assert.equal(await add(1), 2);
+    const later = (x) => new Promise((resolve) => setTimeout(() => resolve(x * 10), 5));
+    py.globals.set('later', later);
+    assert.equal(await py.runPythonAsync('await later(4)'), 40);
+  });
+
+  test('100 000 create and release rounds leave no handle and flat memory', async () => {
+    const py = await loadPython(quiet);
+    py.exec('import sys\ndef f(x):\n    return x');
+    const globals = py.globals; // held for the interpreter's life
+    const start = py.objectUsage().held;
+    const blocks = py.eval('sys.getallocatedblocks()');
+    for (let i = 0; i < 100_000; i++) globals.get('f').destroy();
+    py.eval('None');
+    assert.equal(py.objectUsage().held, start);
+    assert.ok(py.eval('sys.getallocatedblocks()') - blocks < 100);
+    py.exec('def churn(o, n):\n    for _ in range(n):\n        o.child()');
+    py.call('churn', new (class { child() { return new Date(); } })(), 10_000);
+    py.eval('None');
+    assert.equal(py.objectUsage().hostObjects, 0);
+  });
 });

@@ -50,7 +50,7 @@ export const CONTINUATION_EXPORTS = ['resume', 'cancel'];
 /** Methods of both classes written by hand: not one export each. */
 export const LOCAL_METHODS = ['registerJsModule', 'loadPackage'];
 
-/** Methods of live objects, only on an interpreter on the calling thread (python.js). */
+/** Methods of live objects, written by hand in both classes (a worker's give Promises). */
 export const LIVE_OBJECT_METHODS = ['pyimport', 'toPy', 'objectUsage'];
 
 /**

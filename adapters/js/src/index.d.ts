@@ -327,6 +327,14 @@ export class PythonWorker {
    * Makes the functions of `module` importable from Python; they may be async: a synchronous call
    * waits for the Promise, an asynchronous one gives Python an awaitable.
    */
+  /** `__main__`'s namespace: a Promise of a PyProxy whose operations give Promises. */
+  readonly globals: Promise<PyProxy>;
+  /** Imports a module; a Promise of it, live (its operations give Promises). */
+  pyimport(name: string): Promise<PyProxy>;
+  /** A new Python object made from a JS value; a Promise of it, live. */
+  toPy(value: ToPython): Promise<PyProxy>;
+  /** PyProxies held (and the limit), and JS objects Python holds. */
+  objectUsage(): Promise<{ held: number; limit: number; hostObjects: number }>;
   registerJsModule(name: string, module: Record<string, unknown>): void;
   /** Installs a pure-Python wheel (see Python.loadPackage); a fresh worker installs it again. */
   loadPackage(source: string | URL | Uint8Array | ArrayBuffer, options?: { filename?: string }): Promise<InstalledPackage>;

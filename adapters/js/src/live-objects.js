@@ -1,8 +1,8 @@
-// Live objects across the boundary, for an interpreter on the calling
-// thread: PyProxy (a Python object JS holds, Pyodide's name) and the table of
-// JS objects that Python holds (host objects: Python's
-// `pycomponent.HostObject`, Pyodide's JsProxy). One LiveObjects per
-// interpreter.
+// Live objects across the boundary: PyProxy (a Python object JS holds,
+// Pyodide's name) and the table of JS objects that Python holds (host
+// objects: Python's `pycomponent.HostObject`, Pyodide's JsProxy). One
+// LiveObjects per interpreter; a worker's (asynchronous) PyProxies give
+// Promises.
 
 import { isThenable, notAwaitable } from './async-calls.js';
 import { PythonError } from './errors.js';
@@ -29,11 +29,20 @@ export function isPyProxy(value) {
  * objects the guest sends, and keeps the JS objects Python holds.
  */
 export class LiveObjects {
+  /** Whether the interpreter answers with Promises (a worker). */
+  asynchronous;
+  /** Set when the interpreter is gone (a worker replaced): its proxies refuse. */
+  retired = false;
   #call = null;
   #callAsync = null;
   #released = [];
   #host = new Map();
   #nextHost = 0n;
+
+  /** @param {{ asynchronous?: boolean }} [options] */
+  constructor(options = {}) {
+    this.asynchronous = !!options.asynchronous;
+  }
 
   /**
    * Connects the interpreter: `call(name, args)` runs `objects` export `name`
@@ -51,7 +60,7 @@ export class LiveObjects {
   proxy(ref) {
     const target = function PyProxy() {};
     STATE.set(target, { live: this, handle: ref.handle, type: ref.typeName, traits: ref.traits ?? {}, destroyed: false });
-    const proxy = new Proxy(target, HANDLER);
+    const proxy = new Proxy(target, this.asynchronous ? ASYNC_HANDLER : HANDLER);
     TARGET.set(proxy, target);
     collected.register(proxy, { live: this, handle: ref.handle }, target);
     return proxy;
@@ -81,6 +90,11 @@ export class LiveObjects {
   /** How many JS objects Python holds now. */
   get hostObjectsHeld() {
     return this.#host.size;
+  }
+
+  /** Python dropped these host objects: forgets them. */
+  releaseHost(handles) {
+    for (const handle of handles) this.#host.delete(handle);
   }
 
   /** A handle to release before the interpreter's next call. */
@@ -173,9 +187,7 @@ export class LiveObjects {
         if (outcome.tag === 'err') throw hostError(new TypeError(outcome.val));
         return { tag: 'value', val: outcome.val };
       },
-      releaseObjects: (handles) => {
-        for (const handle of handles) this.#host.delete(handle);
-      },
+      releaseObjects: (handles) => this.releaseHost(handles),
     };
   }
 }
@@ -194,6 +206,7 @@ function describe(error) {
 /** The handle of a live PyProxy of `live`; a typed error otherwise. */
 function handleOf(state, live) {
   if (state.destroyed) throw referenceError(`this PyProxy (${state.type}) was destroyed`);
+  if (state.live.retired) throw referenceError(`this PyProxy (${state.type}) belongs to an interpreter that is gone (a restarted worker)`);
   if (state.live !== live) throw referenceError(`this PyProxy (${state.type}) belongs to another interpreter`);
   return state.handle;
 }
@@ -302,5 +315,104 @@ const HANDLER = {
     const last = args.at(-1);
     if (last && typeof last === 'object' && last[KWARGS_MARKER]) return call(target, args.slice(0, -1), last.values);
     return call(target, args);
+  },
+};
+
+/** Runs `objects` export `name` on a worker's proxy: a Promise, and a rejection for a bad handle. */
+function runLater(target, name, ...args) {
+  try {
+    return Promise.resolve(run(target, name, ...args));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** Calls a worker's proxy: a Promise. */
+function callLater(target, args, keywords) {
+  try {
+    return Promise.resolve(call(target, args, keywords));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** `for await...of` over a worker's proxy. */
+async function* itemsLater(target) {
+  const iterator = await runLater(target, 'iterate');
+  const iteratorTarget = TARGET.get(iterator);
+  try {
+    for (;;) {
+      const batch = await runLater(iteratorTarget, 'next', ITEMS_PER_CALL);
+      yield* batch;
+      if (batch.length < ITEMS_PER_CALL) return;
+    }
+  } finally {
+    destroy(iteratorTarget);
+  }
+}
+
+/** A worker's proxy members: every operation a Promise. */
+const ASYNC_MEMBERS = {
+  type: (target) => STATE.get(target).type,
+  toString: (target) => () => runLater(target, 'str'),
+  toJs: (target) => (options = {}) => {
+    const depth = options.depth === undefined || options.depth < 0 ? undefined : options.depth;
+    return runLater(target, 'toValue', depth);
+  },
+  destroy: (target) => () => Promise.resolve(destroy(target)),
+  callKwargs: (target) => (...args) => callLater(target, args.slice(0, -1), args.at(-1) ?? {}),
+  get: (target) => (key) => runLater(target, 'getItem', wire(target, key), 'value'),
+  set: (target) => (key, value) => runLater(target, 'setItem', wire(target, key), wire(target, value)),
+  has: (target) => (key) => runLater(target, 'contains', wire(target, key)),
+  delete: (target) => (key) => runLater(target, 'deleteItem', wire(target, key)),
+  length: (target) => runLater(target, 'length'),
+  setAttribute: (target) => (name, value) => runLater(target, 'setAttribute', name, wire(target, value)),
+};
+
+/**
+ * A worker's PyProxy: `await proxy.attr` reads an attribute, `await
+ * proxy.method(x)` calls a method (an attribute is a callable thenable),
+ * `await proxy(x)` calls it, `for await...of` iterates. Attributes are set
+ * with `await proxy.setAttribute(name, value)`: an assignment could not be
+ * awaited, so it is refused.
+ */
+const ASYNC_HANDLER = {
+  get(target, prop) {
+    const state = STATE.get(target);
+    if (prop === Symbol.asyncIterator) return state.traits.iterable ? () => itemsLater(target) : undefined;
+    if (prop === Symbol.dispose) return () => destroy(target);
+    if (prop === Symbol.toStringTag) return 'PyProxy';
+    if (typeof prop === 'symbol') return undefined;
+    if (prop === 'then') {
+      if (!state.traits.awaitable) return undefined;
+      return (resolve, reject) => {
+        try {
+          return state.live.runAsync([handleOf(state, state.live), [], [], true]).then(resolve, reject);
+        } catch (error) {
+          return Promise.reject(error).then(resolve, reject);
+        }
+      };
+    }
+    if (Object.hasOwn(ASYNC_MEMBERS, prop)) return ASYNC_MEMBERS[prop](target);
+    const method = (...args) => {
+      const last = args.at(-1);
+      const keywords = last && typeof last === 'object' && last[KWARGS_MARKER] ? args.pop().values : {};
+      try {
+        const kwargs = Object.entries(keywords).map(([name, value]) => ({ name, value: wire(target, value) }));
+        return runLater(target, 'callMethod', prop, args.map((arg) => wire(target, arg)), kwargs);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
+    method.then = (resolve, reject) => runLater(target, 'getAttribute', prop, 'value').then(resolve, reject);
+    return method;
+  },
+  set(_target, prop) {
+    throw new TypeError(`a worker's PyProxy sets attributes with \`await proxy.setAttribute(${JSON.stringify(String(prop))}, value)\``);
+  },
+  apply(target, _this, args) {
+    const last = args.at(-1);
+    if (last && typeof last === 'object' && last[KWARGS_MARKER]) return callLater(target, args.slice(0, -1), last.values);
+    return callLater(target, args);
   },
 };

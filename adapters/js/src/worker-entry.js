@@ -45,27 +45,35 @@ const host = {
   },
 };
 
-// Live objects do not cross to the main thread yet: no JS object reaches
-// Python from there (its values are plain data), and a Python object in a
-// result goes back as its type and repr (opaqueResult).
-const noHostObjects = () => {
-  throw { typeName: 'TypeError', message: 'a worker holds no JS objects', stack: '' };
+// The JS objects Python holds stay on the main thread: Python's reads,
+// writes and calls of them are answered there, synchronously, like host
+// functions; a release needs no answer.
+const hostObject = (op) => (...args) => {
+  if (!channel) throw { typeName: 'TypeError', message: 'JS objects in a worker need SharedArrayBuffer', stack: '' };
+  post({ type: 'host-object', op, args, async: pending.accepting });
+  const result = decodeJson(receive(channel));
+  if (result.tag === 'err') throw result.val;
+  if (op === 'objectCall' && result.val.tag === 'pending') {
+    const settled = new Promise((resolve) => completions.set(result.val.val, resolve));
+    return { tag: 'pending', val: pending.add(settled, ({ value }) => value) };
+  }
+  return result.val;
 };
-Object.assign(host, { objectGet: noHostObjects, objectSet: noHostObjects, objectCall: noHostObjects, releaseObjects() {} });
+Object.assign(host, {
+  objectGet: hostObject('objectGet'),
+  objectSet: hostObject('objectSet'),
+  objectCall: hostObject('objectCall'),
+  releaseObjects: (handles) => post({ type: 'release-host', handles: Array.from(handles) }),
+});
 
-/** A result whose Python objects are replaced by their type and repr, their handles released. */
-function opaqueResult(result) {
-  if (result.tag !== 'ok' || !result.val?.nodes?.some((node) => node.tag === 'object')) return result;
-  const handles = [];
-  const nodes = result.val.nodes.map((node) => {
-    if (node.tag !== 'object') return node;
-    handles.push(node.val.handle);
-    const shown = interpreter.objects.repr(node.val.handle).result;
-    const repr = shown.tag === 'ok' && shown.val.nodes[0].tag === 'str' ? shown.val.nodes[0].val : `<${node.val.typeName} object>`;
-    return { tag: 'opaque', val: { typeName: node.val.typeName, repr } };
-  });
-  interpreter.objects.release(BigUint64Array.from(handles));
-  return { tag: 'ok', val: { nodes } };
+/** The export `name` of the interpreter: `objects.x` is one of the `objects` interface. */
+function exportFunction(name) {
+  return name.startsWith('objects.') ? interpreter.objects[name.slice('objects.'.length)] : interpreter[name];
+}
+
+/** Releases the Python objects the main thread no longer holds. */
+function release(handles) {
+  if (handles?.length > 0) interpreter.objects.release(BigUint64Array.from(handles, BigInt));
 }
 
 /** A synchronous request: the main thread fetches it while this thread waits. */
@@ -84,12 +92,14 @@ const sinks = {
 
 function invoke(method, args) {
   http?.beginCall();
-  return finish(interpreter[method](...args));
+  const reply = exportFunction(method)(...args);
+  // An export that gives nothing but a value (objects.usage).
+  return reply?.output === undefined ? { tag: 'ok', val: reply } : finish(reply);
 }
 
 function finish(reply) {
   if (reply.output.stdout || reply.output.stderr) post({ type: 'output', ...reply.output });
-  return opaqueResult(reply.result);
+  return reply.result;
 }
 
 /** Runs an asynchronous call to its end; the worker's event loop runs while Python waits. */
@@ -97,7 +107,7 @@ async function callAsync(message) {
   const step = (name, args) => {
     pending.accepting = true;
     try {
-      return interpreter[name](...args);
+      return exportFunction(name)(...args);
     } finally {
       pending.accepting = false;
     }
@@ -144,6 +154,7 @@ onMessage((message) => {
       );
       break;
     case 'call-async':
+      release(message.release);
       callAsync(message);
       break;
     case 'cancel-async':
@@ -159,6 +170,7 @@ onMessage((message) => {
     case 'call': {
       let result;
       try {
+        release(message.release);
         result = invoke(message.method, message.args);
       } catch (error) {
         // A trap: this interpreter is done; the main side starts a new worker.

@@ -19,7 +19,8 @@ import {
   stdlibSources,
   wireResult,
 } from './python.js';
-import { encodeJson, fromWire, toWire } from './values.js';
+import { LiveObjects } from './live-objects.js';
+import { encodeJson, fromWire, sizeBudget, toWire } from './values.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 const ENTRY = new URL('./worker-entry.js', import.meta.url);
@@ -54,6 +55,7 @@ function workerOptions(options, module, sourcesBytes) {
     wasm: module,
     indexURL: options.indexURL === undefined ? undefined : String(options.indexURL),
     fileSystemBytes: options.fileSystemBytes,
+    pythonObjects: options.pythonObjects,
     sourcesBytes,
     allowHttp: options.allowHttp,
     httpTimeout: options.httpTimeout,
@@ -116,17 +118,67 @@ export class PythonWorker {
 
   async #callExport(method, args, asyncCall) {
     const options = method.callOptionsAt === undefined ? {} : (args[method.callOptionsAt] ?? {});
-    const exportArgs = method.args(toWire, ...args);
+    // Encoded with the live objects of the worker that runs the call.
+    const exportArgs = (live) => method.args((value) => live.wire(value), ...args);
     const value = await this.#request(method, exportArgs, options.timeout, asyncCall);
     // A fresh worker adds again the modules added so far.
-    if (method.export === 'addModule') this.#sources.set(exportArgs[0], exportArgs);
+    if (method.export === 'addModule') this.#sources.set(args[0], method.args(toWire, ...args));
     return value;
+  }
+
+  /** Runs `objects` export `name` (for a PyProxy of this worker): a Promise of its decoded value. */
+  #objectCall(name, args, asyncCall = false) {
+    const reply = name === 'objects.usage' ? 'raw' : 'value';
+    return this.#request({ export: name, reply }, () => args, undefined, asyncCall);
+  }
+
+  /**
+   * \`__main__\`'s namespace, live: a Promise of a PyProxy (see Python.globals),
+   * e.g. \`(await py.globals).get("f")\`. A fresh worker has a new one.
+   * @type {Promise<any>}
+   */
+  get globals() {
+    return (async () => {
+      const main = await this.pyimport('__main__');
+      const globals = await this.#objectCall('objects.getAttribute', [this.#generation.live.handleOf(main), '__dict__', 'handle']);
+      main.destroy();
+      return globals;
+    })();
+  }
+
+  /**
+   * Imports a module; a Promise of it as a PyProxy (see Python.pyimport).
+   * @param {string} name
+   */
+  pyimport(name) {
+    return this.#objectCall('objects.importObject', [name]);
+  }
+
+  /**
+   * A new Python object made from a JS value; a Promise of a PyProxy (see Python.toPy).
+   * @param {unknown} value
+   */
+  async toPy(value) {
+    await this.#starting;
+    await this.#generation.ready;
+    return this.#objectCall('objects.fromValue', [this.#generation.live.wire(value)]);
+  }
+
+  /**
+   * PyProxies held and the limit, and JS objects Python holds (see Python.objectUsage).
+   * @returns {Promise<{ held: number, limit: number, hostObjects: number }>}
+   */
+  async objectUsage() {
+    const [held, limit] = await this.#objectCall('objects.usage', []);
+    return { held, limit, hostObjects: this.#generation.live.hostObjectsHeld };
   }
 
   /** @internal Starts a worker and resolves when its interpreter is ready. */
   async start() {
     const channel = canShareMemory() ? createChannel() : null;
-    const generation = { worker: null, channel, pending: null, ready: null, failed: null };
+    const live = new LiveObjects({ asynchronous: true });
+    live.attach((name, args) => this.#objectCall(name, args), (name, args) => this.#objectCall(name, args, true));
+    const generation = { worker: null, channel, pending: null, ready: null, failed: null, live };
     this.#generation = generation;
     let loaded;
     const loadedPromise = new Promise((resolve) => (loaded = resolve));
@@ -169,6 +221,12 @@ export class PythonWorker {
         break;
       case 'host-call':
         this.#answerHostCall(generation, message);
+        break;
+      case 'host-object':
+        this.#answerHostObject(generation, message);
+        break;
+      case 'release-host':
+        generation.live.releaseHost(message.handles.map(BigInt));
         break;
       case 'http-send':
         this.#answerHttpSend(generation, message);
@@ -216,7 +274,7 @@ export class PythonWorker {
     } else {
       let values;
       try {
-        values = jsArguments(args, kwargs);
+        values = jsArguments(args, kwargs, generation.live);
       } catch (error) {
         // The guest's memory may be corrupted: the call fails with the
         // MalformedValueError and the worker is replaced (it is not answered).
@@ -233,17 +291,45 @@ export class PythonWorker {
             .then((value) => ({ ok: true, value }), (value) => ({ ok: false, value }))
             .then((outcome) => {
               if (generation === this.#generation) {
-                generation.worker.post({ type: 'completion', id, result: settledResult(qualified)(outcome) });
+                generation.worker.post({ type: 'completion', id, result: settledResult(qualified, generation.live)(outcome) });
               }
             });
         } else {
-          result = wireResult(await returned, qualified);
+          result = wireResult(await returned, qualified, generation.live);
         }
       } catch (error) {
         result = { tag: 'err', val: describeJsError(error) };
       }
     }
     if (generation === this.#generation) await send(generation.channel, encodeJson(result));
+  }
+
+  /**
+   * Answers Python's read, write or call of a JS object it holds (the
+   * worker waits). A Promise a method returns is awaited in Python during
+   * an asynchronous call: the answer is a pending id, completed later.
+   */
+  async #answerHostObject(generation, { op, args, async: asyncCall }) {
+    const pending = {
+      accepting: asyncCall,
+      add: (promise, settle) => {
+        const id = this.#nextCallId++;
+        Promise.resolve(promise)
+          .then((value) => ({ ok: true, value }), (value) => ({ ok: false, value }))
+          .then((outcome) => {
+            if (generation === this.#generation) generation.worker.post({ type: 'completion', id, result: settle(outcome) });
+          });
+        return id;
+      },
+    };
+    const imports = generation.live.hostImports(pending, (value, label) => wireResult(value, label, generation.live));
+    let answer;
+    try {
+      answer = { tag: 'ok', val: imports[op](...args) };
+    } catch (error) {
+      answer = { tag: 'err', val: error };
+    }
+    if (generation === this.#generation) await send(generation.channel, encodeJson(answer));
   }
 
   /** Fetches a synchronous request of the worker's Python, which waits for it (http-client.js). */
@@ -259,6 +345,7 @@ export class PythonWorker {
   /** Replaces the worker by a fresh one (its start failures surface at the next call). */
   #restart() {
     const old = this.#generation;
+    old.live.retired = true;
     old.worker.terminate();
     this.#generation = null;
     const started = this.start();
@@ -267,16 +354,19 @@ export class PythonWorker {
   }
 
   /** Runs `method` with the export's arguments on the worker; its decoded value, if it has one. */
-  #request(method, args, timeout = this.timeout, asyncCall = false) {
+  #request(method, exportArgs, timeout = this.timeout, asyncCall = false) {
     const run = async () => {
       if (this.#closed) throw new Error('the Python worker was terminated');
       await this.#starting;
       const generation = this.#generation;
       await generation.ready;
+      const args = exportArgs(generation.live);
       const id = this.#nextId++;
       const result = new Promise((resolve, reject) => (generation.pending = { id, resolve, reject, asyncCall }));
       generation.worker.busy(true);
-      generation.worker.post({ type: asyncCall ? 'call-async' : 'call', id, method: method.export, args });
+      // The Python objects this side let go of are released first.
+      const release = generation.live.takeReleased();
+      generation.worker.post({ type: asyncCall ? 'call-async' : 'call', id, method: method.export, args, release });
       let timer;
       if (Number.isFinite(timeout)) {
         timer = setTimeout(() => this.#halt(generation, 'timeout', `Python ran longer than the ${timeout} ms timeout`), timeout);
@@ -289,10 +379,12 @@ export class PythonWorker {
         if (generation === this.#generation) generation.worker.busy(false);
       }
       if (method.reply === 'nothing') return undefined;
+      // An `execution` (setting an item, say) gives nothing.
+      if (method.reply === 'raw' || reply === undefined) return { value: reply };
       // Decoded before the next queued call starts, so that a malformed
       // value replaces this worker before anything else runs on it.
       try {
-        return fromWire(reply);
+        return { value: fromWire(reply, sizeBudget(), generation.live) };
       } catch (error) {
         if (generation === this.#generation) this.#restart();
         throw error;
@@ -300,7 +392,9 @@ export class PythonWorker {
     };
     const call = this.#queue.then(run, run);
     this.#queue = call.catch(() => {});
-    return call;
+    // Unboxed outside the queue: a value that is a thenable (an awaitable
+    // PyProxy) is awaited by a call of its own, which queues behind this one.
+    return call.then((box) => box?.value);
   }
 
   /**

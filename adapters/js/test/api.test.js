@@ -36,7 +36,7 @@ test('Python has the methods api.js lists, and index.d.ts declares them', async 
 });
 
 test('PythonWorker has the same methods plus its own, and index.d.ts declares them', async () => {
-  const expected = sorted([...exportNames, ...LOCAL_METHODS, ...WORKER_METHODS]);
+  const expected = sorted([...exportNames, ...LOCAL_METHODS, ...LIVE_OBJECT_METHODS, ...WORKER_METHODS]);
   assert.deepEqual(sorted(classMethods(PythonWorker, ['start'])), expected);
   assert.deepEqual(sorted(await declaredMethods('PythonWorker')), expected);
 });

@@ -778,6 +778,50 @@ describe('live objects', () => {
     assert.equal(await py.runPythonAsync('await later(4)'), 40);
   });
 
+  test('in a worker, the same API with every operation a Promise', async () => {
+    const py = await loadPythonWorker(quiet);
+    try {
+      const f = await py.runPython('def f(x):\n    return x * 2\nf');
+      assert.equal(await f(21), 42);
+      assert.equal(await (await py.pyimport('statistics')).mean([1, 2, 3]), 2);
+      const globals = await py.globals;
+      await globals.set('x', 5);
+      assert.equal(await py.runPython('x + 1'), 6);
+      assert.equal(await globals.get('x'), 5);
+      const date = await py.runPython('import datetime\ndatetime.date(2026, 1, 2)');
+      assert.equal(date.type, 'datetime.date');
+      assert.equal(await date.year, 2026);
+      assert.equal(await date.toString(), '2026-01-02');
+      assert.deepEqual([...(await date.timetuple().then((t) => t.toJs()))], [2026, 1, 2, 0, 0, 0, 4, 2, -1]);
+      await date.setAttribute('year', 1).then(
+        () => assert.fail('a date is immutable'),
+        (e) => assert.equal(e.type, 'AttributeError'),
+      );
+      const items = [];
+      for await (const item of await py.runPython('range(3)')) items.push(item);
+      assert.deepEqual(items, [0, 1, 2]);
+      class Page {
+        title = 'draft';
+        heading(text) {
+          return `${text.toUpperCase()} (${this.title})`;
+        }
+      }
+      const page = new Page();
+      const use = await py.runPython('def use(page, done):\n    page.title = "final"\n    return done(page.heading("hi"))\nuse');
+      assert.equal(await use(page, (text) => `${text}!`), 'HI (final)!');
+      assert.equal(page.title, 'final');
+      assert.equal(await (await py.runPython('lambda o: o'))(page), page);
+      const add = await py.runPython('async def add(x):\n    return x + 1\nadd');
+      assert.equal(await add(1), 2);
+      f.destroy();
+      await assert.rejects(f(1), (e) => e instanceof PythonError && e.type === 'ReferenceError');
+      const usage = await py.objectUsage();
+      assert.ok(usage.held >= 1 && usage.limit === 100_000);
+    } finally {
+      py.terminate();
+    }
+  });
+
   test('100 000 create and release rounds leave no handle and flat memory', async () => {
     const py = await loadPython(quiet);
     py.exec('import sys\ndef f(x):\n    return x');

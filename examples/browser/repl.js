@@ -1,6 +1,6 @@
 // The REPL page: one interpreter on the main thread and one in a Web Worker,
 // both with the JS module `page` registered.
-import { loadPython, loadPythonWorker, OpaqueObject, PythonTuple } from '../../adapters/js/src/index.js';
+import { isPyProxy, loadPython, loadPythonWorker, OpaqueObject, PythonTuple } from '../../adapters/js/src/index.js';
 
 const $ = (id) => document.getElementById(id);
 const output = $('output');
@@ -16,6 +16,8 @@ function show(text, kind) {
 function format(value) {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
+  // A live Python object (a function, a class instance): its type.
+  if (isPyProxy(value)) return `PyProxy(${value.type})`;
   if (value === null || typeof value !== 'object') return String(value);
   if (value instanceof OpaqueObject) return `OpaqueObject(${value.repr})`;
   if (value instanceof Uint8Array) return `Uint8Array [${value.join(', ')}]`;

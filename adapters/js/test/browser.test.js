@@ -135,6 +135,66 @@ test('runPythonAsync awaits the page\'s Promises concurrently, on the main threa
   }
 });
 
+test('a page passes a DOM element and a callback into Python, which registers a handler the page calls later', async () => {
+  const result = await page.evaluate(async () => {
+    const { loadPython, loadPythonWorker } = await import('/adapters/js/src/index.js');
+    const quiet = { stdout() {}, stderr() {} };
+    const plugin = [
+      'handlers = []',
+      'def install(element, notify):',
+      '    element.textContent = "installed by Python"',
+      '    element.setAttribute("data-plugin", "yes")',
+      '    handlers.append(lambda event: notify(f"{event} on {element.tagName.lower()} ({element.textContent})"))',
+      '    return element.getAttribute("data-plugin")',
+      'install',
+    ].join('\n');
+    const seen = {};
+    for (const [where, load] of [['main', loadPython], ['worker', loadPythonWorker]]) {
+      const py = await load(quiet);
+      const element = document.createElement('section');
+      const notes = [];
+      const install = await py.runPython(plugin);
+      const installed = await install(element, (text) => notes.push(text));
+      // A list is copied: an Array of the Python handlers (live).
+      const [handler] = await (await py.globals).get('handlers');
+      // Later, after the call returned, the page calls the Python handler.
+      await handler('click');
+      seen[where] = { installed, text: element.textContent, notes };
+      py.terminate?.();
+    }
+    return seen;
+  });
+  for (const where of ['main', 'worker']) {
+    assert.deepEqual(result[where], {
+      installed: 'yes',
+      text: 'installed by Python',
+      notes: ['click on section (installed by Python)'],
+    }, where);
+  }
+});
+
+test('a Python function and module are live in the page (PyProxy), on the main thread and in a worker', async () => {
+  const result = await page.evaluate(async () => {
+    const { loadPython, loadPythonWorker } = await import('/adapters/js/src/index.js');
+    const quiet = { stdout() {}, stderr() {} };
+    const main = await loadPython(quiet);
+    const f = main.runPython('def f(x):\n    return x * 2\nf');
+    const worker = await loadPythonWorker(quiet);
+    const g = await worker.runPython('def g(x):\n    return x * 3\ng');
+    const values = [f(21), main.pyimport('statistics').mean([1, 2, 3]), await g(14), await (await worker.pyimport('statistics')).mean([2, 4])];
+    f.destroy();
+    let destroyed;
+    try {
+      f(1);
+    } catch (error) {
+      destroyed = error.type;
+    }
+    worker.terminate();
+    return [...values, destroyed];
+  });
+  assert.deepEqual(result, [42, 2, 42, 3, 'ReferenceError']);
+});
+
 test('Stop ends a stuck run in the worker; the page stays responsive', async () => {
   await page.check('input[name=where][value=worker]');
   await page.fill('#code', 'while True: pass');

@@ -125,12 +125,32 @@ fn transpile(component: &Path, dir: &Path) -> Result<()> {
             .args(TRANSPILE_ARGS)
             .current_dir(dir),
     )?;
+    read_debug_flag_once(&partial.join("pycomponent.js"))?;
     fs::copy(&sources, partial.join("python311.zip")).context("copying the stdlib sources into dist/")?;
     fs::write(partial.join(".inputs"), &inputs)?;
     if dist.exists() {
         fs::remove_dir_all(&dist)?;
     }
     fs::rename(&partial, &dist).context("moving dist.partial into place")
+}
+
+/// jco's generated code asks `process.env.JCO_DEBUG` (a slow property of
+/// Node's) at every step of every call: 15% of the time of a small call
+/// (a PyProxy attribute read, docs/BENCHMARKS.md). The flag is read once, at
+/// load, instead. Code of another jco release that does not have this text
+/// is left as it is.
+const JCO_DEBUG_CHECK: &str = "if (!globalThis?.process?.env?.JCO_DEBUG) { return; }";
+
+fn read_debug_flag_once(module: &Path) -> Result<()> {
+    let code = fs::read_to_string(module).with_context(|| format!("reading {}", module.display()))?;
+    if !code.contains(JCO_DEBUG_CHECK) {
+        eprintln!("==> js: note: jco's debug check has changed; it is read at every call");
+        return Ok(());
+    }
+    let once = "const _jcoDebugOnce = !!globalThis?.process?.env?.JCO_DEBUG;\n";
+    let patched = code.replacen("  const _debugLog = ", &format!("  {once}  const _debugLog = "), 1);
+    fs::write(module, patched.replace(JCO_DEBUG_CHECK, "if (!_jcoDebugOnce) { return; }"))
+        .with_context(|| format!("writing {}", module.display()))
 }
 
 /// `npm install` of an example that depends on the package by path (a link).

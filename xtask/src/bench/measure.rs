@@ -180,6 +180,15 @@ pub fn node_host_calls(js_dir: &Path, runs: usize) -> Result<BTreeMap<String, f6
     serde_json::from_str(text.trim()).context("bench/host-calls.mjs printed no JSON")
 }
 
+/// Nanoseconds per PyProxy operation in Node (`attribute`, `call`), by
+/// project: pycomponent and Pyodide (`bench/proxies.mjs`).
+pub fn node_proxies(js_dir: &Path, runs: usize) -> Result<BTreeMap<String, BTreeMap<String, f64>>> {
+    let text = shell::output(
+        Command::new("node").arg("bench/proxies.mjs").arg(runs.to_string()).current_dir(js_dir),
+    )?;
+    serde_json::from_str(text.trim()).context("bench/proxies.mjs printed no JSON")
+}
+
 /// One criterion estimate: the median time per iteration in nanoseconds with
 /// its 95% confidence interval, and the elements per iteration if declared.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]

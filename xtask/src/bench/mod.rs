@@ -66,6 +66,10 @@ pub struct Results {
     /// row) and `gathered` (`bench/host-calls.mjs`).
     #[serde(default)]
     pub node_host_calls: BTreeMap<String, f64>,
+    /// PyProxy operations in Node, nanoseconds per operation, by project
+    /// and operation (`attribute`, `call`; `bench/proxies.mjs`).
+    #[serde(default)]
+    pub node_proxies: BTreeMap<String, BTreeMap<String, f64>>,
     /// The hello app under load, by server (see `edge::SERVERS`).
     #[serde(default)]
     pub http: BTreeMap<String, edge::HttpLoad>,
@@ -199,6 +203,8 @@ pub fn run(effort: Effort) -> Result<()> {
 
     eprintln!("==> bench: host calls in Node, sync and awaited");
     let node_host_calls = measure::node_host_calls(&js_dir, effort.node_runs)?;
+    eprintln!("==> bench: PyProxy attribute reads and calls in Node, next to Pyodide");
+    let node_proxies = measure::node_proxies(&js_dir, effort.node_runs)?;
 
     let tools = edge::Tools { cli: &cli, wasmtime_cli: &wasmtime_cli, native_python: &native };
     let http = edge::measure_hello(&tools, effort.http_seconds)?;
@@ -215,6 +221,7 @@ pub fn run(effort: Effort) -> Result<()> {
         sizes,
         node_startup,
         node_host_calls,
+        node_proxies,
         http,
         http_upstream,
     };

@@ -190,9 +190,14 @@ test('a Python function and module are live in the page (PyProxy), on the main t
       destroyed = error.type;
     }
     worker.terminate();
-    return [...values, destroyed];
+    // 100 000 rounds of a live object made and released leave no handle behind.
+    const globals = main.globals;
+    const held = main.objectUsage().held;
+    for (let i = 0; i < 100_000; i++) globals.get('f').destroy();
+    main.eval('None');
+    return [...values, destroyed, main.objectUsage().held - held];
   });
-  assert.deepEqual(result, [42, 2, 42, 3, 'ReferenceError']);
+  assert.deepEqual(result, [42, 2, 42, 3, 'ReferenceError', 0]);
 });
 
 test('Stop ends a stuck run in the worker; the page stays responsive', async () => {

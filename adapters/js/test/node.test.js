@@ -822,6 +822,22 @@ describe('live objects', () => {
     }
   });
 
+  test('a PyProxy JS collects is released (FinalizationRegistry)', async () => {
+    assert.equal(typeof globalThis.gc, 'function', 'the suite runs with node --expose-gc');
+    const py = await loadPython(quiet);
+    const start = py.objectUsage().held;
+    (() => {
+      for (let i = 0; i < 100; i++) py.eval('object()');
+    })();
+    assert.equal(py.objectUsage().held, start + 100);
+    for (let round = 0; round < 20 && py.objectUsage().held > start; round++) {
+      globalThis.gc();
+      await new Promise((resolve) => setTimeout(resolve, 10)); // finalizers run between tasks
+      py.eval('None'); // releases what was collected
+    }
+    assert.equal(py.objectUsage().held, start);
+  });
+
   test('100 000 create and release rounds leave no handle and flat memory', async () => {
     const py = await loadPython(quiet);
     py.exec('import sys\ndef f(x):\n    return x');

@@ -80,7 +80,7 @@ impl Instance {
     }
 
     /// Runs the first step, then waits and resumes until the call is done.
-    async fn drive(
+    pub(crate) async fn drive(
         &mut self,
         first: impl FnOnce(&mut Instance) -> wasmtime::Result<Progress> + Send,
     ) -> Result<Reply<Value>, Error> {

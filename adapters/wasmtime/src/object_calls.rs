@@ -78,7 +78,7 @@ impl Instance {
     }
 
     /// The handle of `object` in this instance.
-    fn handle_of(&self, object: &PyObject) -> Result<u64, Error> {
+    pub(crate) fn handle_of(&self, object: &PyObject) -> Result<u64, Error> {
         object.handle_in(self.store.data().host.objects.instance())
     }
 
@@ -178,6 +178,24 @@ impl PyObject {
             }
         })?;
         py.evaluation(r)
+    }
+
+    /// Calls the object like [`PyObject::call`]; when the result is
+    /// awaitable (an `async def` function's coroutine), runs it on the
+    /// event loop as [`Instance::call_async`] does. Must be awaited inside
+    /// a tokio runtime with its time driver enabled.
+    pub async fn call_async(
+        &self,
+        py: &mut Instance,
+        args: &[Value],
+        kwargs: &[(&str, Value)],
+    ) -> Result<Reply<Value>, Error> {
+        let handle = py.handle_of(self)?;
+        let (args, kwargs) = py.wire_arguments(args, kwargs)?;
+        py.drive(|i| {
+            i.python.pycomponent_python_objects().call_call_async(&mut i.store, handle, &args, &kwargs, false)
+        })
+        .await
     }
 
     /// `self[key]`.

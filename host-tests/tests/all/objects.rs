@@ -44,6 +44,18 @@ fn a_function_defined_in_python_is_called_from_the_host() {
     assert_eq!(text, Value::from("[\n 1\n]"));
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn an_async_python_function_is_awaited_from_the_host() {
+    let mut py = instance();
+    let add = object(ok(
+        py.run("import asyncio\nasync def add(x):\n    await asyncio.sleep(0.01)\n    return x + 1\nadd")
+    ));
+    assert_eq!(ok(add.call_async(&mut py, &[Value::Int(1)], &[]).await), Value::Int(2));
+    // A plain function's value comes back as it is.
+    let len = object(ok(py.eval("len")));
+    assert_eq!(ok(len.call_async(&mut py, &[Value::from("abc")], &[]).await), Value::Int(3));
+}
+
 #[test]
 fn attributes_items_length_and_iteration_act_on_the_live_object() {
     let mut py = instance();

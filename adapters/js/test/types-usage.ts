@@ -2,6 +2,7 @@
 import {
   kwargs,
   loadPython,
+  isPyProxy,
   loadPythonWorker,
   MalformedValueError,
   OpaqueObject,
@@ -9,6 +10,7 @@ import {
   PythonInterruptedError,
   PythonTuple,
   type FromPython,
+  type PyProxy,
   type Python,
   type PythonWorker,
 } from 'pycomponent';
@@ -27,11 +29,23 @@ async function main(): Promise<void> {
     if (error instanceof MalformedValueError) console.log(error.node ?? 'the whole table');
   }
   const value = py.eval('(1, __import__("datetime").date.today())');
-  if (value instanceof PythonTuple && value[1] instanceof OpaqueObject) console.log(value[1].typeName);
+  if (value instanceof PythonTuple && isPyProxy(value[1])) console.log(value[1].type, value[1].year, value[1].toString());
+  if (value instanceof OpaqueObject) console.log(value.typeName, value.repr);
+  const f: PyProxy = py.pyimport('json').dumps;
+  const text: string = f.callKwargs([1], { indent: 1 });
+  py.globals.set('n', 1);
+  const copied: unknown = py.toPy({ a: [1] }).toJs({ depth: 1 });
+  for (const item of py.eval('range(3)') as PyProxy) console.log(item);
+  const usage: { held: number; limit: number; hostObjects: number } = py.objectUsage();
+  f.destroy();
+  console.log(text, copied, usage);
 
   const worker: PythonWorker = await loadPythonWorker({ timeout: 1000, wasm: new URL('file:///x.wasm') });
   worker.registerJsModule('api', { fetchUser: async (id: number) => ({ id }) });
   const result: FromPython = await worker.runPython('2 ** 100', { timeout: 50 });
+  const mean: unknown = await (await worker.pyimport('statistics')).mean([1, 2]);
+  const workerGlobals: PyProxy = await worker.globals;
+  console.log(mean, await workerGlobals.get('x'), await worker.objectUsage());
   try {
     await worker.exec('while True: pass');
   } catch (error) {

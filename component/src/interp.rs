@@ -75,6 +75,7 @@ fn run_bootstrap() -> PyResult<()> {
     let builtins = py::import(c"builtins")?;
     py::dict_set(&globals, &py::str("__builtins__")?, &builtins)?;
     py::run_string(BOOTSTRAP, SourceKind::Statements, &globals)?;
+    keep_standard_streams()?;
     let add = |name: &str, source: &str, is_package: bool| {
         call_helper("add_module", &[&py::str(name)?, &py::str(source)?, &py::bool(is_package)?])
     };
@@ -119,14 +120,51 @@ pub(crate) fn describe(err: PyErr) -> PythonError {
     })
 }
 
-/// What the call printed; clears the buffers. Python's streams are
-/// flushed first, in case a program put buffered ones in their place.
-pub fn take_output() -> Output {
+thread_local! {
+    /// `sys.stdout` and `sys.stderr` as the bootstrap made them: unbuffered
+    /// and write-through, so that what they were given is in the file
+    /// system's capture already.
+    static STANDARD_STREAMS: std::cell::RefCell<Option<(Owned, Owned)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Keeps the standard streams the bootstrap installed (see [`take_output`]).
+fn keep_standard_streams() -> PyResult<()> {
+    let sys = py::import(c"sys")?;
+    let streams = (sys.getattr(c"stdout")?, sys.getattr(c"stderr")?);
+    STANDARD_STREAMS.set(Some(streams));
+    Ok(())
+}
+
+/// Flushes `sys.stdout` and `sys.stderr` (bootstrap's `flush_output`).
+fn flush_streams() {
     if let Err(err) = call_helper("flush_output", &[]) {
         crate::vfs::log(format_args!(
             "pycomponent: the call's output could not be flushed: {}",
             describe(err).message
         ));
+    }
+}
+
+/// Whether a program put other objects in `sys.stdout` or `sys.stderr`.
+fn streams_replaced() -> bool {
+    STANDARD_STREAMS.with_borrow(|streams| {
+        let Some((stdout, stderr)) = streams else { return true };
+        // SAFETY: borrowed references from the sys module's dict, or NULL;
+        // only their addresses are compared.
+        unsafe {
+            ffi::PySys_GetObject(c"stdout".as_ptr()) != stdout.as_ptr()
+                || ffi::PySys_GetObject(c"stderr".as_ptr()) != stderr.as_ptr()
+        }
+    })
+}
+
+/// What the call printed; clears the buffers. Python's streams are
+/// flushed first when a program put buffered ones in their place (the
+/// standard ones hold nothing back: a call of a few microseconds, such as
+/// a PyProxy's attribute read, does not pay for a Python-level flush).
+pub fn take_output() -> Output {
+    if streams_replaced() {
+        flush_streams();
     }
     let (stdout, stderr) = crate::vfs::take_output();
     Output { stdout, stderr }

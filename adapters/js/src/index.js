@@ -6,5 +6,5 @@ export { loadPython, Python } from './python.js';
 export { loadPythonWorker, PythonWorker } from './worker.js';
 export { FileSystemError, MalformedValueError, PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
 export { FileSystem } from './fs.js';
-export { OpaqueObject, PythonTuple } from './values.js';
-export { isPyProxy } from './live-objects.js';
+export { PythonTuple } from './values.js';
+export { isPyProxy } from './proxies.js';

@@ -8,6 +8,7 @@ import { drive, isThenable, notAwaitable, PendingCalls, TIMED_OUT } from './asyn
 import { PythonError, PythonInterruptedError, PythonTrapError } from './errors.js';
 import { FileSystem } from './fs.js';
 import { LiveObjects } from './live-objects.js';
+import { depthOption } from './proxies.js';
 import { sandboxWasi } from './sandbox-wasi.js';
 import { fromWire, sizeBudget, toWire } from './values.js';
 
@@ -349,11 +350,14 @@ export class Python {
 
   /**
    * A new Python object made from a JS value (a dict from an object, a list
-   * from an Array...), as a PyProxy (Pyodide's `toPy`).
+   * from an Array...), as a PyProxy (Pyodide's `toPy`). With `depth`,
+   * containers nested deeper than that many levels go in as host objects.
    * @param {unknown} value
+   * @param {{ depth?: number }} [options]
    */
-  toPy(value) {
-    return this.#live.run('fromValue', [this.#live.wire(value)]);
+  toPy(value, options) {
+    const depth = depthOption(options);
+    return this.#live.run('fromValue', [this.#live.wire(value, depth)]);
   }
 
   /**
@@ -363,7 +367,7 @@ export class Python {
    */
   objectUsage() {
     const [held, limit] = this.#enter('objects.usage', []);
-    return { held, limit, hostObjects: this.#live.hostObjectsHeld };
+    return { held, limit, hostObjects: this.#live.hostObjects.size };
   }
 
   /**

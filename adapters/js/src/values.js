@@ -21,39 +21,22 @@ const I64_MAX = 2n ** 63n - 1n;
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
- * A Python object as a PythonWorker gives it: its type name and `repr()`.
- * (On the calling thread, loadPython gives a live PyProxy instead; live
- * objects do not cross to a worker yet.) It cannot be sent back into Python.
- */
-export class OpaqueObject {
-  /**
-   * @param {string} typeName
-   * @param {string} repr
-   */
-  constructor(typeName, repr) {
-    this.typeName = typeName;
-    this.repr = repr;
-  }
-
-  toString() {
-    return this.repr;
-  }
-}
-
-/**
  * A Python tuple on the JS side: an Array that converts back into a tuple
  * (so a tuple dict key survives a round trip).
  */
 export class PythonTuple extends Array {}
 
 /**
- * The node table of a JS value. Without `objects`, functions, class
- * instances and PyProxies have no value.
+ * The node table of a JS value. Functions, class instances and PyProxies
+ * go in by handle through `objects` (a LiveObjects); without it they have
+ * no value. With `copyDepth` (and `objects`), containers nested that many
+ * levels deep go in as host objects instead of copies (toPy's `depth`).
  * @param {unknown} value
  * @param {import('./live-objects.js').LiveObjects} [objects]
+ * @param {number} [copyDepth]
  * @returns {{ nodes: Array<object> }}
  */
-export function toWire(value, objects) {
+export function toWire(value, objects, copyDepth = Infinity) {
   const nodes = [];
   const add = (v, depth) => {
     if (depth > MAX_DEPTH) {
@@ -61,11 +44,19 @@ export function toWire(value, objects) {
     }
     const index = nodes.length;
     nodes.push(null);
-    nodes[index] = nodeOf(v, depth, add, objects);
+    nodes[index] = depth >= copyDepth && objects && isContainer(v) ? objects.nodeOf(v) : nodeOf(v, depth, add, objects);
     return index;
   };
   add(value, 0);
   return { nodes };
+}
+
+/** Whether a JS value converts to a Python container (list, tuple, set, dict). */
+function isContainer(v) {
+  if (v === null || typeof v !== 'object') return false;
+  if (Array.isArray(v) || v instanceof Set || v instanceof Map) return true;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 /** A high surrogate not followed by a low one, or a low one without a high one before it. */
@@ -237,11 +228,6 @@ function checkTable(value, budget, objects) {
       case 'host-object':
         leaf(i, typeof val === 'bigint' && objects?.hostObject(val) !== undefined, 'a host object Python holds');
         break;
-      case 'opaque':
-        // Only from a worker (worker-entry.js), which keeps its objects.
-        leaf(i, objects === undefined && typeof val?.typeName === 'string' && typeof val.repr === 'string', 'a type name and a repr');
-        payload += val.typeName.length + val.repr.length;
-        break;
       case 'list':
       case 'tuple':
       case 'set':
@@ -309,8 +295,6 @@ function build(node, values, objects) {
       return objects.proxy(node.val);
     case 'host-object':
       return objects.hostObject(node.val);
-    case 'opaque':
-      return new OpaqueObject(node.val.typeName, node.val.repr);
   }
 }
 

@@ -148,6 +148,12 @@ fn output_is_captured_per_call() {
     assert_eq!(reply.result.unwrap(), Value::Int(7));
     let reply = py.exec("print('before'); raise KeyError('k')").unwrap();
     assert_eq!(reply.output.stdout, "before\n", "output is kept when the call fails");
+    // A program's own buffered streams are flushed when the call ends.
+    let code = "import io, sys\nsys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, 'w', closefd=False), 1 << 16))\nprint('held back')";
+    assert_eq!(py.exec(code).unwrap().output.stdout, "held back\n");
+    assert_eq!(py.eval("print('still') or 1").unwrap().output.stdout, "still\n");
+    let reply = py.exec("sys.stdout = sys.__stdout__\nprint('standard again')").unwrap();
+    assert_eq!(reply.output.stdout, "standard again\n");
 }
 
 /// The standard library is inside the component: modules the snapshot did

@@ -4,7 +4,9 @@
  * A JS value that converts into a Python value: null/undefined -> None,
  * boolean -> bool, number -> int when it is a safe integer else float,
  * bigint -> int, string -> str, Uint8Array/ArrayBuffer -> bytes, Array -> list,
- * PythonTuple -> tuple, Map or plain object -> dict, Set -> set.
+ * PythonTuple -> tuple, Map or plain object -> dict, Set -> set (all copied);
+ * a PyProxy -> its Python object; any other function or object -> a
+ * `pycomponent.HostObject` (see HostValue).
  */
 export type ToPython =
   | null
@@ -19,41 +21,45 @@ export type ToPython =
   | PythonTuple
   | Map<ToPython, ToPython>
   | Set<ToPython>
-  | { [key: string]: ToPython };
+  | { [key: string]: ToPython }
+  | PyProxy
+  | WorkerPyProxy
+  | HostValue;
+
+/**
+ * A JS function, or a JS object that is not plain data (a class instance, a
+ * DOM node, a Promise): it goes into Python live, as a `pycomponent.HostObject`
+ * (Pyodide's JsProxy) whose attribute reads, writes and calls come back to it,
+ * and it comes back from Python as itself.
+ */
+export type HostValue = ((...args: any[]) => unknown) | object;
 
 /**
  * A Python value in JS: None -> null, bool -> boolean, int -> number (bigint
  * beyond 2^53), float -> number, str -> string, bytes -> Uint8Array, list ->
  * Array, tuple -> PythonTuple, dict -> plain object when every key is a str
- * (else Map), set/frozenset -> Set, anything else -> OpaqueObject.
+ * (else Map), set/frozenset -> Set (all copied); a `pycomponent.HostObject`
+ * -> the JS object it stands for; any other object (a function, a module, a
+ * class instance) -> a live `Proxy`: a PyProxy on the calling thread, a
+ * WorkerPyProxy from a PythonWorker.
  */
-export type FromPython =
+export type FromPython<Proxy = PyProxy> =
   | null
   | boolean
   | number
   | bigint
   | string
   | Uint8Array
-  | FromPython[]
+  | FromPython<Proxy>[]
   | PythonTuple
-  | Map<FromPython, FromPython>
-  | Set<FromPython>
-  | OpaqueObject
-  | PyProxy
-  | { [key: string]: FromPython };
+  | Map<FromPython<Proxy>, FromPython<Proxy>>
+  | Set<FromPython<Proxy>>
+  | Proxy
+  | { [key: string]: FromPython<Proxy> }
+  | HostValue;
 
 /** A Python tuple on the JS side: an Array that goes back into Python as a tuple. */
-export class PythonTuple extends Array<FromPython> {}
-
-/** A Python object with no JS mapping: its type name and repr(). It cannot go back into Python. */
-export class OpaqueObject {
-  constructor(typeName: string, repr: string);
-  /** Qualified type name, e.g. `datetime.date`. */
-  readonly typeName: string;
-  /** `repr()` of the object. */
-  readonly repr: string;
-  toString(): string;
-}
+export class PythonTuple extends Array<FromPython<any>> {}
 
 /** A Python exception raised by the code a call ran. The interpreter stays usable. */
 export class PythonError extends Error {
@@ -103,9 +109,12 @@ export function kwargs(values: Record<string, ToPython>): Kwargs;
 /**
  * A live Python object (Pyodide's name): a function, module or class
  * instance that a call on the calling thread gave back. Property reads and
- * writes are Python attributes (a missing one reads as undefined), calls
- * call it, `for...of` iterates it, `await` runs an awaitable one. Released
- * by destroy(), `using`, or when collected.
+ * writes are Python attributes (a missing one reads as undefined), `in` is
+ * hasattr, `delete` delattr; calling it calls the object (a trailing
+ * `kwargs({...})` gives keyword arguments), `for...of` iterates it, `await`
+ * runs an awaitable one (a coroutine). It keeps its Python object alive
+ * until destroy(), `using`, or JS collects it. Using a destroyed PyProxy, or
+ * one of another interpreter, throws a PythonError of type `ReferenceError`.
  */
 export interface PyProxy {
   (...args: any[]): any;
@@ -115,11 +124,13 @@ export interface PyProxy {
   readonly length: number;
   /** `str(obj)`. */
   toString(): string;
-  /** A deep copy as JS values, `depth` levels of containers (all by default). */
+  /** A deep copy as JS values, `depth` levels of containers (all by default, or -1). */
   toJs(options?: { depth?: number }): unknown;
-  /** Releases the object; using the proxy afterwards throws a ReferenceError PythonError. */
+  /** A new PyProxy of the same object, released on its own. */
+  copy(): PyProxy;
+  /** Releases the object; harmless twice. */
   destroy(): void;
-  /** Calls it with keyword arguments, given as the last argument. */
+  /** Calls it with keyword arguments, given as an object, the last argument. */
   callKwargs(...args: any[]): any;
   /** `obj[key]`. */
   get(key: unknown): any;
@@ -129,13 +140,80 @@ export interface PyProxy {
   has(key: unknown): boolean;
   /** `del obj[key]`. */
   delete(key: unknown): void;
+  /** Iterates it (`iter(obj)`), when it is iterable. */
   [Symbol.iterator](): Iterator<any>;
+  /** destroy(), for `using`. */
+  [Symbol.dispose](): void;
 
+  /** A Python attribute (getattr; undefined when it has none). */
   [attribute: string]: any;
 }
 
-/** Whether a value is a PyProxy. */
-export function isPyProxy(value: unknown): value is PyProxy;
+/**
+ * A live Python object of a PythonWorker: PyProxy's members, each giving a
+ * Promise. A Python attribute reads as a callable thenable: `await
+ * proxy.attr` reads it, `await proxy.method(x)` calls the method. Attribute
+ * assignment, `in` and `delete` throw a TypeError: use setAttribute,
+ * hasAttribute and deleteAttribute. `for await...of` iterates it.
+ */
+export interface WorkerPyProxy {
+  (...args: any[]): Promise<any>;
+  /** The qualified name of the object's type. */
+  readonly type: string;
+  /** `len(obj)`. */
+  readonly length: Promise<number>;
+  /** `str(obj)`. */
+  toString(): Promise<string>;
+  /** A deep copy as JS values (see PyProxy.toJs). */
+  toJs(options?: { depth?: number }): Promise<unknown>;
+  /** A new WorkerPyProxy of the same object, released on its own. */
+  copy(): Promise<WorkerPyProxy>;
+  /** Releases the object (at the worker's next call); harmless twice. */
+  destroy(): Promise<void>;
+  /** Calls it with keyword arguments, given as an object, the last argument. */
+  callKwargs(...args: any[]): Promise<any>;
+  /** `obj[key]`. */
+  get(key: unknown): Promise<any>;
+  /** `obj[key] = value`. */
+  set(key: unknown, value: unknown): Promise<void>;
+  /** `key in obj`. */
+  has(key: unknown): Promise<boolean>;
+  /** `del obj[key]`. */
+  delete(key: unknown): Promise<void>;
+  /** `setattr(obj, name, value)`. */
+  setAttribute(name: string, value: unknown): Promise<void>;
+  /** `hasattr(obj, name)`. */
+  hasAttribute(name: string): Promise<boolean>;
+  /** `delattr(obj, name)`. */
+  deleteAttribute(name: string): Promise<void>;
+  /** Iterates it, when it is iterable. */
+  [Symbol.asyncIterator](): AsyncIterator<any>;
+  /** destroy(), for `using`. */
+  [Symbol.dispose](): void;
+
+  /** A Python attribute: awaited, its value; called, the method's Promise. */
+  [attribute: string]: any;
+}
+
+/**
+ * A PythonWorker's `globals`: `__main__`'s namespace, every operation a
+ * Promise; awaited, its WorkerPyProxy.
+ */
+export interface WorkerGlobals extends PromiseLike<WorkerPyProxy> {
+  /** `globals[name]`. */
+  get(name: string): Promise<any>;
+  /** `globals[name] = value`. */
+  set(name: string, value: ToPython): Promise<void>;
+  /** `name in globals`. */
+  has(name: string): Promise<boolean>;
+  /** `del globals[name]`. */
+  delete(name: string): Promise<void>;
+  /** A copy of the namespace as JS values. */
+  toJs(options?: { depth?: number }): Promise<unknown>;
+}
+
+/** Whether a value is a PyProxy (of the calling thread or of a worker). */
+export function isPyProxy(value: unknown): value is PyProxy | WorkerPyProxy;
 
 /** A function Python can call; its arguments are Python values, keyword arguments come last as an object. */
 export type JsFunction = (...args: any[]) => unknown;
@@ -160,7 +238,10 @@ export interface LoadPythonOptions {
    * and entries together (default: 64 MiB); past it, writes fail with `OSError(ENOSPC)`.
    */
   fileSystemBytes?: number;
-  /** The most Python objects JS may hold as PyProxies at once (100 000): past it, a MemoryError PythonError. */
+  /**
+   * The most Python objects JS may hold as PyProxies at once (default: 100 000): past it, a call
+   * that would give another throws a PythonError of type `MemoryError`.
+   */
   pythonObjects?: number;
   /**
    * The standard library's sources, so that tracebacks through library modules show their source

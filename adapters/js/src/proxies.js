@@ -46,6 +46,8 @@ export function makePyProxy(live, ref, handler) {
   // An arrow function: callable, and without a `prototype`, a property a
   // Proxy would have to report as present whatever Python says.
   const target = () => {};
+  // Node's util.inspect looks at a Proxy's target, not through the Proxy.
+  Object.defineProperty(target, INSPECT, { value: () => handler.get(target, INSPECT)(), configurable: true });
   STATE.set(target, { live, handle: ref.handle, type: ref.typeName, traits: ref.traits ?? {}, destroyed: false });
   const proxy = new Proxy(target, handler);
   TARGET.set(proxy, target);

@@ -333,8 +333,11 @@ export class Python {
   get globals() {
     if (this.#globals === null) {
       const main = this.#live.run('importObject', ['__main__']);
-      this.#globals = this.#live.run('getAttribute', [this.#live.handleOf(main), '__dict__', 'handle']);
-      main.destroy();
+      try {
+        this.#globals = this.#live.run('getAttribute', [this.#live.handleOf(main), '__dict__', 'handle']);
+      } finally {
+        main.destroy();
+      }
     }
     return this.#globals;
   }

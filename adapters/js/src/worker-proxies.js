@@ -116,3 +116,47 @@ export const WORKER_HANDLER = {
     return later(() => run(target, 'call', ...callArguments(target, ...splitKwargs(args))));
   },
 };
+
+/**
+ * A worker's `py.globals`: `__main__`'s namespace, whose PyProxy belongs to
+ * the worker running at the time of each call (a restarted worker has a new
+ * one). Every operation gives a Promise; awaited, it gives the PyProxy.
+ */
+export class WorkerGlobals {
+  #namespace;
+
+  /** @param {() => Promise<any>} namespace a Promise of the current worker's PyProxy of the namespace */
+  constructor(namespace) {
+    this.#namespace = namespace;
+  }
+
+  /** `globals[name]` (plain data copied, other objects live). */
+  get(name) {
+    return this.#namespace().then((globals) => globals.get(name));
+  }
+
+  /** `globals[name] = value`. */
+  set(name, value) {
+    return this.#namespace().then((globals) => globals.set(name, value));
+  }
+
+  /** `name in globals`. */
+  has(name) {
+    return this.#namespace().then((globals) => globals.has(name));
+  }
+
+  /** `del globals[name]`. */
+  delete(name) {
+    return this.#namespace().then((globals) => globals.delete(name));
+  }
+
+  /** A copy of the namespace as JS values (see PyProxy.toJs). */
+  toJs(options) {
+    return this.#namespace().then((globals) => globals.toJs(options));
+  }
+
+  /** `await py.globals`: the namespace's PyProxy. */
+  then(resolve, reject) {
+    return this.#namespace().then(resolve, reject);
+  }
+}

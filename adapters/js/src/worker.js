@@ -20,6 +20,8 @@ import {
   wireResult,
 } from './python.js';
 import { LiveObjects } from './live-objects.js';
+import { depthOption, referenceError } from './proxies.js';
+import { WorkerGlobals } from './worker-proxies.js';
 import { encodeJson, fromWire, sizeBudget, toWire } from './values.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
@@ -87,6 +89,7 @@ export class PythonWorker {
   #starting = Promise.resolve(); // the start of the current worker
   #closed = false;
   #nextCallId = 1; // ids of pending async host calls
+  #globals = null; // the WorkerGlobals view
 
   /** Default timeout per call in milliseconds (Infinity: none). */
   timeout;
@@ -126,24 +129,56 @@ export class PythonWorker {
     return value;
   }
 
-  /** Runs `objects` export `name` (for a PyProxy of this worker): a Promise of its decoded value. */
-  #objectCall(name, args, asyncCall = false) {
+  /**
+   * Runs `objects` export `name` on the worker: a Promise of its decoded
+   * value. `args(live)` gives the arguments, encoded with the live objects
+   * of the worker that runs the call. With `owner`, the call is for a
+   * PyProxy of that worker's: when another worker has replaced it by the
+   * time the call runs, its handles name nothing there, and it is refused.
+   */
+  #objectCall(name, args, { owner, asyncCall = false } = {}) {
     const reply = name === 'objects.usage' ? 'raw' : 'value';
-    return this.#request({ export: name, reply }, () => args, undefined, asyncCall);
+    const exportArgs = (live) => {
+      if (owner !== undefined && owner !== live) throw referenceError('this PyProxy belongs to an interpreter that is gone (a restarted worker)');
+      return typeof args === 'function' ? args(live) : args;
+    };
+    return this.#request({ export: name, reply }, exportArgs, undefined, asyncCall);
   }
 
   /**
-   * \`__main__\`'s namespace, live: a Promise of a PyProxy (see Python.globals),
-   * e.g. \`(await py.globals).get("f")\`. A fresh worker has a new one.
-   * @type {Promise<any>}
+   * \`__main__\`'s namespace, live (see Python.globals), every operation a
+   * Promise: \`await py.globals.get("f")\`, \`set\`, \`has\`, \`delete\`,
+   * \`toJs()\`; \`await py.globals\` gives its PyProxy. A fresh worker has a
+   * new one.
+   * @type {WorkerGlobals}
    */
   get globals() {
-    return (async () => {
-      const main = await this.pyimport('__main__');
-      const globals = await this.#objectCall('objects.getAttribute', [this.#generation.live.handleOf(main), '__dict__', 'handle']);
-      main.destroy();
-      return globals;
-    })();
+    this.#globals ??= new WorkerGlobals(() => this.#mainNamespace());
+    return this.#globals;
+  }
+
+  /** A Promise of the current worker's PyProxy of \`__main__.__dict__\`, made once per worker. */
+  async #mainNamespace() {
+    await this.#starting;
+    const generation = this.#generation;
+    if (!generation) throw new Error('the Python worker was terminated');
+    if (generation.globals === null) {
+      const owner = { owner: generation.live };
+      const made = (async () => {
+        const main = await this.#objectCall('objects.importObject', ['__main__'], owner);
+        try {
+          return await this.#objectCall('objects.getAttribute', (live) => [live.handleOf(main), '__dict__', 'handle'], owner);
+        } finally {
+          main.destroy();
+        }
+      })();
+      generation.globals = made;
+      // A failure (the handle cap, say) is not kept: the next use asks again.
+      made.catch(() => {
+        if (generation.globals === made) generation.globals = null;
+      });
+    }
+    return generation.globals;
   }
 
   /**
@@ -157,11 +192,15 @@ export class PythonWorker {
   /**
    * A new Python object made from a JS value; a Promise of a PyProxy (see Python.toPy).
    * @param {unknown} value
+   * @param {{ depth?: number }} [options]
    */
-  async toPy(value) {
-    await this.#starting;
-    await this.#generation.ready;
-    return this.#objectCall('objects.fromValue', [this.#generation.live.wire(value)]);
+  toPy(value, options) {
+    try {
+      const depth = depthOption(options);
+      return this.#objectCall('objects.fromValue', (live) => [live.wire(value, depth)]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -170,15 +209,18 @@ export class PythonWorker {
    */
   async objectUsage() {
     const [held, limit] = await this.#objectCall('objects.usage', []);
-    return { held, limit, hostObjects: this.#generation.live.hostObjectsHeld };
+    return { held, limit, hostObjects: this.#generation.live.hostObjects.size };
   }
 
   /** @internal Starts a worker and resolves when its interpreter is ready. */
   async start() {
     const channel = canShareMemory() ? createChannel() : null;
     const live = new LiveObjects({ asynchronous: true });
-    live.attach((name, args) => this.#objectCall(name, args), (name, args) => this.#objectCall(name, args, true));
-    const generation = { worker: null, channel, pending: null, ready: null, failed: null, live };
+    live.attach(
+      (name, args) => this.#objectCall(name, args, { owner: live }),
+      (name, args) => this.#objectCall(name, args, { owner: live, asyncCall: true }),
+    );
+    const generation = { worker: null, channel, pending: null, ready: null, failed: null, live, globals: null };
     this.#generation = generation;
     let loaded;
     const loadedPromise = new Promise((resolve) => (loaded = resolve));
@@ -226,7 +268,7 @@ export class PythonWorker {
         this.#answerHostObject(generation, message);
         break;
       case 'release-host':
-        generation.live.releaseHost(message.handles.map(BigInt));
+        generation.live.hostObjects.release(message.handles.map(BigInt));
         break;
       case 'http-send':
         this.#answerHttpSend(generation, message);

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { MalformedValueError } from '../src/errors.js';
-import { fromWire, MAX_DEPTH, OpaqueObject, PythonTuple, toWire } from '../src/values.js';
+import { fromWire, MAX_DEPTH, PythonTuple, sizeBudget, toWire } from '../src/values.js';
 
 const CASES = 10_000;
 const DEFAULT_SEED = 0x5eed_2024;
@@ -49,7 +49,25 @@ function caseSeed(seed, index) {
   return (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(index, 0xc2b2ae35)) >>> 0;
 }
 
-const TAGS = ['none', 'boolean', 'int', 'big-int', 'float', 'str', 'bytes', 'list', 'tuple', 'dict', 'set', 'frozenset', 'opaque'];
+const TAGS = ['none', 'boolean', 'int', 'big-int', 'float', 'str', 'bytes', 'list', 'tuple', 'dict', 'set', 'frozenset', 'object', 'host-object'];
+
+/** A Python object as the stand-in interpreter below decodes it. */
+class Ref {
+  constructor(handle, typeName) {
+    this.handle = handle;
+    this.typeName = typeName;
+  }
+}
+
+/** The JS objects the stand-in's Python holds, by handle. */
+const HOSTS = new Map([
+  [1n, { host: 1 }],
+  [2n, () => 2],
+  [3n, new Date(0)],
+]);
+
+/** A stand-in for an interpreter's live objects (a LiveObjects), as fromWire uses them. */
+const OBJECTS = { proxy: (ref) => new Ref(ref.handle, ref.typeName), hostObject: (handle) => HOSTS.get(handle) };
 // Strings as jco decodes them from the guest's UTF-8: never a lone
 // surrogate (an invalid sequence arrives as U+FFFD).
 const TEXTS = ['', 'a', 'key', '__proto__', 'constructor', 'é😀', '\ufffd', '1', '-5', '0x1', ' 7', '١', '99999999999999999999'];
@@ -144,8 +162,11 @@ function randomLeafVal(r, tag) {
       return r.chance(0.8) ? r.pick(TEXTS) : r.pick(JUNK);
     case 'bytes':
       return r.chance(0.8) ? new Uint8Array(r.int(3)) : r.pick(JUNK);
-    case 'opaque':
-      return r.chance(0.8) ? { typeName: 'datetime.date', repr: r.pick(TEXTS) } : r.pick([{ typeName: 'x' }, { repr: 'y' }, ...JUNK]);
+    case 'object':
+      if (r.chance(0.8)) return { handle: BigInt(r.int(5)), typeName: r.pick(TEXTS), traits: {} };
+      return r.pick([{ typeName: 'x' }, { handle: 1, typeName: 'x' }, { handle: 1n }, ...JUNK]);
+    case 'host-object':
+      return r.chance(0.8) ? r.pick([...HOSTS.keys()]) : r.pick([0n, 4n, 1, ...JUNK]);
     default:
       return r.pick(JUNK);
   }
@@ -288,9 +309,12 @@ function reference(nodes) {
       case 'bytes':
         if (!(val instanceof Uint8Array)) throw 'bad bytes';
         return new Uint8Array(val);
-      case 'opaque':
-        if (typeof val?.typeName !== 'string' || typeof val?.repr !== 'string') throw 'bad opaque';
-        return new OpaqueObject(val.typeName, val.repr);
+      case 'object':
+        if (typeof val?.handle !== 'bigint' || typeof val?.typeName !== 'string') throw 'bad object';
+        return new Ref(val.handle, val.typeName);
+      case 'host-object':
+        if (typeof val !== 'bigint' || !HOSTS.has(val)) throw 'bad host object';
+        return HOSTS.get(val);
       case 'list':
         return indexList();
       case 'tuple':
@@ -331,7 +355,7 @@ function runCase(index) {
   if (kind === 'round trip') {
     const value = randomValue(r, 0);
     const wire = toWire(value);
-    const back = fromWire(wire);
+    const back = fromWire(wire, sizeBudget(), OBJECTS);
     assert.deepStrictEqual(back, value, 'a value comes back the same');
     assert.deepStrictEqual(toWire(back), wire, 'and gives the same table again');
     return { kind, outcome: 'value' };
@@ -343,7 +367,7 @@ function runCase(index) {
   const expected = reference(nodes);
   let value;
   try {
-    value = fromWire({ nodes });
+    value = fromWire({ nodes }, sizeBudget(), OBJECTS);
   } catch (error) {
     if (!(error instanceof MalformedValueError)) throw error;
     assert.ok(!expected.ok, `the reference accepts what fromWire refused (${error.message})`);

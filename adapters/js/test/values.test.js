@@ -6,23 +6,19 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { MalformedValueError } from '../src/errors.js';
+import { MalformedValueError, PythonError } from '../src/errors.js';
+import { LiveObjects } from '../src/live-objects.js';
+import { isPyProxy } from '../src/proxies.js';
 import { jsArguments } from '../src/python.js';
-import {
-  fromWire,
-  MAX_DEPTH,
-  MAX_NODES,
-  MAX_PAYLOAD,
-  OpaqueObject,
-  PythonTuple,
-  sizeBudget,
-  toWire,
-} from '../src/values.js';
+import { fromWire, MAX_DEPTH, MAX_NODES, MAX_PAYLOAD, PythonTuple, sizeBudget, toWire } from '../src/values.js';
 
-/** Asserts that `nodes` is refused with a MalformedValueError whose message matches `rule`. */
-function refused(nodes, rule, node) {
+/**
+ * Asserts that `nodes` is refused with a MalformedValueError whose message
+ * matches `rule`; decoded with the live objects `objects`, if given.
+ */
+function refused(nodes, rule, node, objects = undefined) {
   assert.throws(
-    () => fromWire({ nodes }),
+    () => fromWire({ nodes }, sizeBudget(), objects),
     (error) => {
       assert.ok(error instanceof MalformedValueError, `a MalformedValueError, got ${error?.name}: ${error?.message}`);
       assert.match(error.message, /^malformed value from the guest: /);
@@ -125,7 +121,7 @@ describe('the size caps apply to what comes in', () => {
     assert.equal(MAX_PAYLOAD, 64 << 20);
     assert.equal(fromWire({ nodes: [str('x'.repeat(MAX_PAYLOAD))] }).length, MAX_PAYLOAD, '64 MiB decode');
     refused([str('x'.repeat(MAX_PAYLOAD + 1))], /node 0 passes the 64 MiB of text and bytes/, 0);
-    // str, bytes, big-int digits and opaque text all count.
+    // str, bytes, big-int digits and objects' type names all count.
     const quarter = MAX_PAYLOAD / 4;
     refused(
       [
@@ -133,10 +129,11 @@ describe('the size caps apply to what comes in', () => {
         str('s'.repeat(quarter)),
         { tag: 'bytes', val: new Uint8Array(quarter) },
         { tag: 'big-int', val: '9'.repeat(quarter) },
-        { tag: 'opaque', val: { typeName: 't', repr: 'r'.repeat(quarter) } },
+        { tag: 'object', val: { handle: 1n, typeName: 't'.repeat(quarter + 1), traits: {} } },
       ],
       /node 4 passes the 64 MiB/,
       4,
+      new LiveObjects(),
     );
   });
 });
@@ -162,8 +159,12 @@ describe('leaves hold what the contract says', () => {
     refused([{ tag: 'float', val: 1n }], /\(float\) does not hold a number/);
     refused([{ tag: 'str', val: new Uint8Array(1) }], /\(str\) does not hold a string/);
     refused([{ tag: 'bytes', val: [1, 2] }], /\(bytes\) does not hold a Uint8Array/);
-    refused([{ tag: 'opaque', val: { typeName: 'x' } }], /\(opaque\) does not hold a type name and a repr/);
-    refused([{ tag: 'opaque' }], /\(opaque\) does not hold a type name and a repr/);
+    const live = new LiveObjects();
+    refused([{ tag: 'object', val: { handle: 1, typeName: 'x' } }], /\(object\) does not hold a handle and a type name/, 0, live);
+    refused([{ tag: 'object' }], /\(object\) does not hold a handle and a type name/, 0, live);
+    refused([{ tag: 'object', val: { handle: 1n, typeName: 'x' } }], /\(object\) does not hold an object this interpreter can hold/, 0);
+    refused([{ tag: 'host-object', val: 1n }], /\(host-object\) does not hold a host object Python holds/, 0, live);
+    refused([{ tag: 'host-object', val: live.hostObjects.add({}) }], /\(host-object\) does not hold a host object Python holds/, 0);
     refused([{ tag: 'list', val: 'ab' }], /\(list\) does not hold a list of indices/);
     refused([{ tag: 'dict', val: new Uint32Array(2) }], /\(dict\) does not hold a list of \(key, value\)/);
   });
@@ -221,15 +222,54 @@ describe('round trips', () => {
     assert.equal(Object.getOwnPropertyDescriptor(proto, '__proto__').value, 1);
   });
 
-  test('tables built by hand: frozenset, opaque, bytes copied', () => {
+  test('tables built by hand: frozenset, objects, bytes copied', () => {
     assert.deepEqual(fromWire({ nodes: [{ tag: 'frozenset', val: [1] }, str('a')] }), new Set(['a']));
-    const opaque = fromWire({ nodes: [{ tag: 'opaque', val: { typeName: 'datetime.date', repr: 'datetime.date(2024, 2, 29)' } }] });
-    assert.ok(opaque instanceof OpaqueObject);
-    assert.equal(String(opaque), 'datetime.date(2024, 2, 29)');
+    const live = new LiveObjects();
+    const element = { tagName: 'SECTION' };
+    const objects = fromWire(
+      { nodes: [list(1, 2), { tag: 'object', val: { handle: 7n, typeName: 'datetime.date', traits: {} } }, { tag: 'host-object', val: live.hostObjects.add(element) }] },
+      sizeBudget(),
+      live,
+    );
+    assert.ok(isPyProxy(objects[0]));
+    assert.equal(objects[0].type, 'datetime.date');
+    assert.equal(objects[1], element, 'a host object is the JS object again');
     const bytes = new Uint8Array([1, 2]);
     const decoded = fromWire({ nodes: [{ tag: 'bytes', val: bytes }] });
     bytes[0] = 9;
     assert.deepEqual(decoded, new Uint8Array([1, 2]), 'the decoded bytes are a copy');
+  });
+});
+
+describe('live objects in values', () => {
+  test('functions and class instances go in as host objects, a fresh handle each time', () => {
+    const live = new LiveObjects();
+    const callback = () => 1;
+    const first = toWire([callback, new Date(0), callback], live).nodes;
+    assert.deepEqual(first.slice(1).map((node) => node.tag), ['host-object', 'host-object', 'host-object']);
+    assert.equal(new Set(first.slice(1).map((node) => node.val)).size, 3);
+    assert.equal(live.hostObject(first[1].val), callback);
+    assert.throws(() => toWire(callback), /a JS function has no Python value here/);
+    assert.throws(() => toWire(new Date()), /a JS Date has no Python value here/);
+  });
+
+  test('a PyProxy goes back as its handle, only into its own interpreter', () => {
+    const live = new LiveObjects();
+    const proxy = live.proxy({ handle: 42n, typeName: 'function', traits: { callable: true } });
+    assert.deepEqual(toWire({ f: proxy }, live).nodes[2], { tag: 'object', val: { handle: 42n, typeName: '', traits: {} } });
+    assert.throws(() => toWire(proxy, new LiveObjects()), (e) => e instanceof PythonError && e.type === 'ReferenceError' && /another interpreter/.test(e.message));
+    proxy.destroy();
+    proxy.destroy();
+    assert.deepEqual(live.takeReleased(), [42n], 'released once');
+    assert.throws(() => toWire(proxy, live), (e) => e instanceof PythonError && e.type === 'ReferenceError' && /destroyed/.test(e.message));
+  });
+
+  test('with a copy depth, deeper containers go in as host objects', () => {
+    const live = new LiveObjects();
+    const inner = [2];
+    const nodes = toWire({ a: [1, inner], b: new Uint8Array(1) }, live, 2).nodes;
+    assert.deepEqual(nodes.map((node) => node.tag), ['dict', 'str', 'list', 'int', 'host-object', 'str', 'bytes']);
+    assert.equal(live.hostObject(nodes[4].val), inner);
   });
 });
 

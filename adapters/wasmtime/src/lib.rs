@@ -132,8 +132,9 @@ pub enum Error {
     /// own may have been dropped). The message names its type.
     #[error("this Python object ({0}) belongs to another instance")]
     ForeignObject(String),
-    /// A call that gives a Python object gave something else: the guest's
-    /// code was replaced by the Python it runs.
-    #[error("expected a Python object, got {0}")]
-    NotAnObject(String),
+    /// A call on a live object gave a value of another kind than it gives
+    /// (not an object, a str or an int): the guest's code was replaced by
+    /// the Python it runs. The message shows the value.
+    #[error("the call gave {0}, not the kind of value it gives")]
+    UnexpectedValue(String),
 }

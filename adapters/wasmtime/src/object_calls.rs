@@ -71,7 +71,7 @@ impl Instance {
         let reply = self.evaluation(evaluation)?;
         let result = match reply.result {
             Ok(Value::Object(object)) => Ok(object),
-            Ok(other) => return Err(Error::NotAnObject(other.to_string())),
+            Ok(other) => return Err(Error::UnexpectedValue(other.to_string())),
             Err(error) => Err(error),
         };
         Ok(Reply { result, output: reply.output })
@@ -113,7 +113,7 @@ impl Instance {
 /// A reply whose value must be `T`; anything else is the guest misbehaving.
 fn expect<T>(reply: Reply<Value>, take: impl FnOnce(Value) -> Result<T, Value>) -> Result<Reply<T>, Error> {
     let result = match reply.result {
-        Ok(value) => Ok(take(value).map_err(|other| Error::NotAnObject(other.to_string()))?),
+        Ok(value) => Ok(take(value).map_err(|other| Error::UnexpectedValue(other.to_string()))?),
         Err(error) => Err(error),
     };
     Ok(Reply { result, output: reply.output })
@@ -241,7 +241,7 @@ impl PyObject {
         let mut output = reply.output;
         let iterator = match reply.result {
             Ok(Value::Object(iterator)) => iterator,
-            Ok(other) => return Err(Error::NotAnObject(other.to_string())),
+            Ok(other) => return Err(Error::UnexpectedValue(other.to_string())),
             Err(error) => return Ok(Reply { result: Err(error), output }),
         };
         let mut items = Vec::new();
@@ -259,7 +259,7 @@ impl PyObject {
                         return Ok(Reply { result: Ok(items), output });
                     }
                 }
-                Ok(other) => return Err(Error::NotAnObject(other.to_string())),
+                Ok(other) => return Err(Error::UnexpectedValue(other.to_string())),
                 Err(error) => return Ok(Reply { result: Err(error), output }),
             }
         }

@@ -1,6 +1,6 @@
 // The REPL page: one interpreter on the main thread and one in a Web Worker,
 // both with the JS module `page` registered.
-import { isPyProxy, loadPython, loadPythonWorker, OpaqueObject, PythonTuple } from '../../adapters/js/src/index.js';
+import { isPyProxy, loadPython, loadPythonWorker, PythonTuple } from '../../adapters/js/src/index.js';
 
 const $ = (id) => document.getElementById(id);
 const output = $('output');
@@ -12,20 +12,37 @@ function show(text, kind) {
   output.append(line);
 }
 
-/** The JS value Python returned, written as JS (the page shows what JS receives). */
-function format(value) {
+/**
+ * The repr() of each live Python object (PyProxy) in a value, asked of the
+ * interpreter that gave it before the value is written (a worker answers
+ * with Promises).
+ */
+async function reprsIn(value, python) {
+  const reprs = new Map();
+  const visit = async (item) => {
+    if (isPyProxy(item)) reprs.set(item, await python.call('repr', item));
+    else if (item instanceof Map) for (const [key, entry] of item) await visit(key).then(() => visit(entry));
+    else if (item instanceof Set || Array.isArray(item)) for (const entry of item) await visit(entry);
+    else if (item !== null && typeof item === 'object' && !(item instanceof Uint8Array)) for (const entry of Object.values(item)) await visit(entry);
+  };
+  await visit(value);
+  return reprs;
+}
+
+/** The JS value Python returned, written as JS (the page shows what JS receives); `reprs` from reprsIn. */
+function format(value, reprs) {
+  const item = (v) => format(v, reprs);
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
-  // A live Python object (a function, a class instance): its type.
-  if (isPyProxy(value)) return `PyProxy(${value.type})`;
+  // A live Python object (a function, a class instance): its repr.
+  if (isPyProxy(value)) return `PyProxy(${reprs.get(value)})`;
   if (value === null || typeof value !== 'object') return String(value);
-  if (value instanceof OpaqueObject) return `OpaqueObject(${value.repr})`;
   if (value instanceof Uint8Array) return `Uint8Array [${value.join(', ')}]`;
-  if (value instanceof PythonTuple) return `PythonTuple [${value.map(format).join(', ')}]`;
-  if (Array.isArray(value)) return `[${value.map(format).join(', ')}]`;
-  if (value instanceof Set) return `Set {${[...value].map(format).join(', ')}}`;
-  if (value instanceof Map) return `Map {${[...value].map(([k, v]) => `${format(k)} => ${format(v)}`).join(', ')}}`;
-  return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${format(v)}`).join(', ')}}`;
+  if (value instanceof PythonTuple) return `PythonTuple [${value.map(item).join(', ')}]`;
+  if (Array.isArray(value)) return `[${value.map(item).join(', ')}]`;
+  if (value instanceof Set) return `Set {${[...value].map(item).join(', ')}}`;
+  if (value instanceof Map) return `Map {${[...value].map(([k, v]) => `${item(k)} => ${item(v)}`).join(', ')}}`;
+  return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${item(v)}`).join(', ')}}`;
 }
 
 const options = { stdout: (line) => show(line), stderr: (line) => show(line, 'error') };
@@ -50,8 +67,10 @@ $('run').addEventListener('click', async () => {
   $('status').textContent = `running (${where === 'worker' ? 'Web Worker' : 'main thread'})…`;
   const t0 = performance.now();
   try {
+    const python = where === 'worker' ? workerPython : mainPython;
+    // Not awaited on the main thread: an awaitable result (a coroutine) is shown, not run.
     const value = where === 'worker' ? await workerPython.runPython(code) : mainPython.runPython(code);
-    if (value !== null) show(format(value), 'value');
+    if (value !== null) show(format(value, await reprsIn(value, python)), 'value');
   } catch (error) {
     show(error.traceback ?? `${error.name}: ${error.message}`, 'error');
   } finally {

@@ -1,5 +1,6 @@
 // Python in Node with pycomponent: run code, call a JS function from Python,
-// catch a Python exception, and stop a runaway loop in a worker.
+// catch a Python exception, hold Python objects live in JS (and JS ones in
+// Python), and stop a runaway loop in a worker.
 import { loadPython, loadPythonWorker, PythonError } from 'pycomponent';
 
 const py = await loadPython();
@@ -12,6 +13,11 @@ try {
   if (!(error instanceof PythonError)) throw error;
   console.log(`${error.type}: ${error.message}`);
 }
+// A Python function called from JS, and a JS callback called from Python.
+const { mean } = py.pyimport('statistics');
+console.log(mean([1, 2, 3, 4]));
+const applyPlusOne = py.runPython('def apply_plus_one(f, x):\n    return f(x) + 1\napply_plus_one');
+console.log(applyPlusOne((x) => x * 10, 4));
 
 const worker = await loadPythonWorker({ timeout: 500 });
 try {

@@ -55,8 +55,21 @@ export class HostObjects {
  * @returns {{ typeName: string, message: string, stack: string }}
  */
 export function hostError(error) {
-  if (error instanceof Error) return { typeName: error.name, message: error.message, stack: error.stack ?? '' };
+  if (error instanceof Error) return { typeName: error.name, message: error.message, stack: ownStack(error.stack ?? '') };
   return { typeName: 'Error', message: String(error), stack: '' };
+}
+
+/** This module's file, as JS stacks name it. */
+const HERE = import.meta.url;
+
+/**
+ * The frames of a JS stack above the adapter: from the first frame of this
+ * module down, the stack is the adapter's and jco's way into the guest.
+ */
+function ownStack(stack) {
+  const lines = stack.split('\n');
+  const adapter = lines.findIndex((line) => line.includes(HERE));
+  return adapter < 0 ? stack : lines.slice(0, adapter).join('\n');
 }
 
 /** The message of a rejected Promise's reason, for a completion's `err` (a string). */

@@ -120,15 +120,18 @@ export interface PyProxy {
   (...args: any[]): any;
   /** The qualified name of the object's type, e.g. `function`, `datetime.date`. */
   readonly type: string;
-  /** `len(obj)`. */
-  readonly length: number;
+  /** `len(obj)`; undefined when it has no length (a function). */
+  readonly length: number | undefined;
   /** `str(obj)`. */
   toString(): string;
   /** A deep copy as JS values, `depth` levels of containers (all by default, or -1). */
   toJs(options?: { depth?: number }): unknown;
   /** A new PyProxy of the same object, released on its own. */
   copy(): PyProxy;
-  /** Releases the object; harmless twice. */
+  /**
+   * Releases the object; harmless twice. `[Symbol.dispose]` does the same, for `using` (not
+   * declared here: it needs TypeScript's `esnext.disposable` library).
+   */
   destroy(): void;
   /** Calls it with keyword arguments, given as an object, the last argument. */
   callKwargs(...args: any[]): any;
@@ -142,8 +145,6 @@ export interface PyProxy {
   delete(key: unknown): void;
   /** Iterates it (`iter(obj)`), when it is iterable. */
   [Symbol.iterator](): Iterator<any>;
-  /** destroy(), for `using`. */
-  [Symbol.dispose](): void;
 
   /** A Python attribute (getattr; undefined when it has none). */
   [attribute: string]: any;
@@ -160,8 +161,8 @@ export interface WorkerPyProxy {
   (...args: any[]): Promise<any>;
   /** The qualified name of the object's type. */
   readonly type: string;
-  /** `len(obj)`. */
-  readonly length: Promise<number>;
+  /** `len(obj)`; undefined when it has no length. */
+  readonly length: Promise<number | undefined>;
   /** `str(obj)`. */
   toString(): Promise<string>;
   /** A deep copy as JS values (see PyProxy.toJs). */
@@ -188,8 +189,6 @@ export interface WorkerPyProxy {
   deleteAttribute(name: string): Promise<void>;
   /** Iterates it, when it is iterable. */
   [Symbol.asyncIterator](): AsyncIterator<any>;
-  /** destroy(), for `using`. */
-  [Symbol.dispose](): void;
 
   /** A Python attribute: awaited, its value; called, the method's Promise. */
   [attribute: string]: any;
@@ -358,18 +357,21 @@ export class Python {
   runPythonAsync(code: string, options?: CallOptions): Promise<FromPython>;
   /** Calls a function by dotted name like call; an awaitable result (an `async def`) is awaited. */
   callAsync(name: string, ...args: Array<ToPython | Kwargs>): Promise<FromPython>;
+  /** `__main__`'s namespace, live (Pyodide's `globals`): `globals.get("f")`, `globals.set("x", 1)`, `has`, `delete`. */
+  readonly globals: PyProxy;
+  /** Imports a module and gives it live (Pyodide's `pyimport`). */
+  pyimport(name: string): PyProxy;
+  /**
+   * A new Python object made from a JS value, live (Pyodide's `toPy`). With `depth`, containers
+   * nested deeper than that many levels go in as HostObjects instead of copies.
+   */
+  toPy(value: ToPython, options?: { depth?: number }): PyProxy;
+  /** How many PyProxies JS holds (and the limit, the `pythonObjects` option), and how many JS objects Python holds. */
+  objectUsage(): ObjectUsage;
   /**
    * Makes the functions of `module` importable from Python as module `name`. A function that
    * returns a Promise gives Python an awaitable in runPythonAsync and callAsync.
    */
-  /** `__main__`'s namespace, live: `globals.get("f")`, `globals.set("x", 1)`. */
-  readonly globals: PyProxy;
-  /** Imports a module and gives it live. */
-  pyimport(name: string): PyProxy;
-  /** A new Python object made from a JS value, live. */
-  toPy(value: ToPython): PyProxy;
-  /** PyProxies held (and the limit), and JS objects Python holds. */
-  objectUsage(): { held: number; limit: number; hostObjects: number };
   registerJsModule(name: string, module: Record<string, unknown>): void;
   /**
    * Installs a pure-Python wheel into this interpreter, in memory: from its bytes, or from a URL
@@ -378,6 +380,16 @@ export class Python {
   loadPackage(source: string | URL | Uint8Array | ArrayBuffer, options?: { filename?: string }): Promise<InstalledPackage>;
   /** The interpreter's file system (see FileSystem). */
   FS: FileSystem<true>;
+}
+
+/** What objectUsage reports. */
+export interface ObjectUsage {
+  /** Python objects JS holds now (PyProxies not yet released). */
+  held: number;
+  /** The most it may hold (the `pythonObjects` option). */
+  limit: number;
+  /** JS objects Python holds now (HostObjects it has not dropped). */
+  hostObjects: number;
 }
 
 /** What loadPackage installed: the project's name and version, from its metadata. */
@@ -391,31 +403,31 @@ export class PythonWorker {
   private constructor();
   /** Default timeout per call in milliseconds (Infinity: none). */
   timeout: number;
-  runPython(code: string, options?: CallOptions): Promise<FromPython>;
-  eval(expression: string, options?: CallOptions): Promise<FromPython>;
+  runPython(code: string, options?: CallOptions): Promise<FromPython<WorkerPyProxy>>;
+  eval(expression: string, options?: CallOptions): Promise<FromPython<WorkerPyProxy>>;
   exec(code: string, options?: CallOptions): Promise<void>;
-  call(name: string, ...args: Array<ToPython | Kwargs>): Promise<FromPython>;
+  call(name: string, ...args: Array<ToPython | Kwargs>): Promise<FromPython<WorkerPyProxy>>;
   importModule(name: string): Promise<void>;
   addModule(name: string, source: string, options?: { isPackage?: boolean }): Promise<void>;
   /**
    * As Python.runPythonAsync. A timeout or interrupt() cancels the task first; the worker is
    * replaced only when it does not end within half a second.
    */
-  runPythonAsync(code: string, options?: CallOptions): Promise<FromPython>;
+  runPythonAsync(code: string, options?: CallOptions): Promise<FromPython<WorkerPyProxy>>;
   /** As Python.callAsync. */
-  callAsync(name: string, ...args: Array<ToPython | Kwargs>): Promise<FromPython>;
+  callAsync(name: string, ...args: Array<ToPython | Kwargs>): Promise<FromPython<WorkerPyProxy>>;
+  /** `__main__`'s namespace, every operation a Promise: `await py.globals.get("f")`. */
+  readonly globals: WorkerGlobals;
+  /** Imports a module; a Promise of it, live. */
+  pyimport(name: string): Promise<WorkerPyProxy>;
+  /** A new Python object made from a JS value (see Python.toPy); a Promise of it, live. */
+  toPy(value: ToPython, options?: { depth?: number }): Promise<WorkerPyProxy>;
+  /** PyProxies held (and the limit), and JS objects Python holds. */
+  objectUsage(): Promise<ObjectUsage>;
   /**
    * Makes the functions of `module` importable from Python; they may be async: a synchronous call
    * waits for the Promise, an asynchronous one gives Python an awaitable.
    */
-  /** `__main__`'s namespace: a Promise of a PyProxy whose operations give Promises. */
-  readonly globals: Promise<PyProxy>;
-  /** Imports a module; a Promise of it, live (its operations give Promises). */
-  pyimport(name: string): Promise<PyProxy>;
-  /** A new Python object made from a JS value; a Promise of it, live. */
-  toPy(value: ToPython): Promise<PyProxy>;
-  /** PyProxies held (and the limit), and JS objects Python holds. */
-  objectUsage(): Promise<{ held: number; limit: number; hostObjects: number }>;
   registerJsModule(name: string, module: Record<string, unknown>): void;
   /** Installs a pure-Python wheel (see Python.loadPackage); a fresh worker installs it again. */
   loadPackage(source: string | URL | Uint8Array | ArrayBuffer, options?: { filename?: string }): Promise<InstalledPackage>;

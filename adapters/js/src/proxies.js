@@ -142,6 +142,15 @@ export function destroy(target) {
   state.live.queueRelease(state.handle);
 }
 
+/**
+ * @internal `length` of an object `len()` refuses (a function, say): undefined,
+ * as a JS object without one (JS code reads a function's `length`).
+ */
+export function lengthless(error) {
+  if (error instanceof PythonError && error.type === 'TypeError') return undefined;
+  throw error;
+}
+
 /** Calls the object with positional arguments and an object of keyword arguments. */
 function call(target, args, keywords) {
   return run(target, 'call', ...callArguments(target, args, keywords));
@@ -173,7 +182,13 @@ function inspect(target) {
 /** The members every PyProxy has (Pyodide's names); any other name is a Python attribute. */
 const MEMBERS = {
   type: (target) => STATE.get(target).type,
-  length: (target) => run(target, 'length'),
+  length: (target) => {
+    try {
+      return run(target, 'length');
+    } catch (error) {
+      return lengthless(error);
+    }
+  },
   toString: (target) => () => run(target, 'str'),
   toJs: (target) => (options) => run(target, 'toValue', depthOption(options)),
   copy: (target) => () => STATE.get(target).live.run('fromValue', [selfValue(target)]),

@@ -13,6 +13,7 @@ import {
   destroy,
   INSPECT,
   ITEMS_PER_CALL,
+  lengthless,
   liveHandle,
   run,
   selfValue,
@@ -54,7 +55,7 @@ async function* itemsLater(target) {
 /** The members of a worker's PyProxy: as on the calling thread, each operation a Promise. */
 const MEMBERS = {
   type: (target) => stateOf(target).type,
-  length: (target) => runLater(target, 'length'),
+  length: (target) => runLater(target, 'length').catch(lengthless),
   toString: (target) => () => runLater(target, 'str'),
   toJs: (target) => (options) => later(() => run(target, 'toValue', depthOption(options))),
   copy: (target) => () => later(() => stateOf(target).live.run('fromValue', [selfValue(target)])),

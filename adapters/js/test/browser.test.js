@@ -78,6 +78,16 @@ test('exceptions show their traceback and the REPL goes on', async () => {
   }
 });
 
+test('the REPL shows a live Python object by its repr, on the main thread and in a worker', async () => {
+  for (const where of ['main', 'worker']) {
+    assert.equal(
+      await run('import datetime\n[datetime.date(2024, 2, 29), len]', where),
+      '[PyProxy(datetime.date(2024, 2, 29)), PyProxy(<built-in function len>)]',
+      where,
+    );
+  }
+});
+
 test('FS.syncfs keeps a directory in IndexedDB for the next interpreter', async () => {
   const result = await page.evaluate(async () => {
     const { loadPython, loadPythonWorker } = await import('/adapters/js/src/index.js');
@@ -189,15 +199,26 @@ test('a Python function and module are live in the page (PyProxy), on the main t
     } catch (error) {
       destroyed = error.type;
     }
+    // The worker's: globals, for await, an awaited coroutine, a JS error in Python, destroy.
+    await worker.exec('async def twice(x):\n    return x * 2\ndef t(f):\n    try:\n        f()\n    except RuntimeError as e:\n        return e.type_name');
+    const items = [];
+    for await (const item of await worker.eval('range(3)')) items.push(item);
+    const twice = await worker.globals.get('twice');
+    const caught = await (await worker.globals.get('t'))(() => {
+      throw new SyntaxError('page says no');
+    });
+    await g.destroy();
+    const workerDestroyed = await g(1).then(() => 'not refused', (error) => error.type);
+    const workerValues = [items, await twice(21), caught, workerDestroyed];
     worker.terminate();
     // 100 000 rounds of a live object made and released leave no handle behind.
     const globals = main.globals;
     const held = main.objectUsage().held;
     for (let i = 0; i < 100_000; i++) globals.get('f').destroy();
     main.eval('None');
-    return [...values, destroyed, main.objectUsage().held - held];
+    return [...values, destroyed, workerValues, main.objectUsage().held - held];
   });
-  assert.deepEqual(result, [42, 2, 42, 3, 'ReferenceError', 0]);
+  assert.deepEqual(result, [42, 2, 42, 3, 'ReferenceError', [[0, 1, 2], 42, 'SyntaxError', 'ReferenceError'], 0]);
 });
 
 test('Stop ends a stuck run in the worker; the page stays responsive', async () => {

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
+import { inspect, promisify } from 'node:util';
 
 import {
   FileSystemError,
@@ -681,6 +681,9 @@ describe('live objects', () => {
     const f = py.runPython('def f(x):\n    return x * 2\nf');
     assert.equal(f(21), 42);
     assert.equal(f.type, 'function');
+    assert.equal(f.length, undefined, 'a function has no len()');
+    assert.equal('prototype' in f, false, 'in asks Python (hasattr)');
+    assert.equal(inspect(f), 'PyProxy(<function f at ' + py.eval('hex(id(f))') + '>)', 'console.log shows its repr');
     assert.equal(py.pyimport('statistics').mean([1, 2, 3]), 2);
     assert.equal(py.pyimport('json').dumps([1], kwargs({ indent: 1 })), '[\n 1\n]');
     assert.equal(py.pyimport('json').dumps.callKwargs([1], { indent: 1 }), '[\n 1\n]');
@@ -715,6 +718,24 @@ describe('live objects', () => {
     assert.equal(proxy.type, 'dict');
     proxy.set('j', 2);
     assert.deepEqual(proxy.toJs(), { k: [1], j: 2 });
+    assert.equal(proxy.has('k'), true);
+    proxy.delete('k');
+    assert.equal(proxy.has('k'), false);
+    assert.equal(proxy.length, 1);
+    assert.throws(() => proxy.get('k'), (e) => e instanceof PythonError && e.type === 'KeyError');
+    py.globals.delete('x');
+    assert.equal(py.globals.has('x'), false);
+    // toPy's depth: containers below it go in as host objects.
+    const inner = [2];
+    const shallowDict = py.toPy({ a: inner, b: 1 }, { depth: 1 });
+    assert.equal(py.eval('lambda d: type(d["a"]).__name__')(shallowDict), 'HostObject');
+    assert.equal(shallowDict.get('a'), inner, 'the same JS array, not a copy');
+    // copy(): another handle to the same object, released on its own.
+    const copy = box.copy();
+    box.destroy();
+    assert.equal(copy.type, '__main__.Box');
+    assert.equal(py.eval('lambda a, b: a is b')(copy, py.globals.get('box')), true);
+    assert.equal(inspect(copy), 'PyProxy(<__main__.Box object at ' + py.eval('hex(id(box))') + '>)');
   });
 
   test('JS objects and callbacks go into Python live (HostObject)', async () => {
@@ -744,11 +765,22 @@ describe('live objects', () => {
     const explode = py.runPython('def explode(n):\n    return 1 // n\nexplode');
     assert.throws(() => explode(0), (e) => e instanceof PythonError && e.type === 'ZeroDivisionError' && /in explode/.test(e.traceback));
     assert.equal(explode(1), 1);
-    const thrower = () => {
+    function refuseFromJs() {
       throw new TypeError('js says no');
-    };
-    const caught = py.runPython('def t(f):\n    try:\n        f()\n    except RuntimeError as e:\n        return [type(e).__name__, e.type_name, e.message, "TypeError" in e.__notes__[0]]\nt')(thrower);
-    assert.deepEqual(caught, ['HostError', 'TypeError', 'js says no', true]);
+    }
+    const catching = py.runPython(
+      'def t(f):\n    try:\n        f()\n    except RuntimeError as e:\n        return [type(e).__qualname__, type(e).__module__, e.type_name, e.message, e.stack, e.__notes__[0]]\nt',
+    );
+    const [name, module, typeName, message, stack, note] = catching(refuseFromJs);
+    assert.deepEqual([name, module, typeName, message], ['HostError', 'pycomponent', 'TypeError', 'js says no']);
+    assert.match(stack, /^TypeError: js says no\n +at refuseFromJs /, 'the JS stack, from where it was thrown');
+    assert.doesNotMatch(stack, /host-objects\.js|pycomponent\.js/, 'without the adapter\'s frames');
+    assert.ok(note.includes('at refuseFromJs'), 'the stack is a note of the traceback');
+    // Uncaught, it reaches JS again as a PythonError whose traceback shows both sides.
+    assert.throws(
+      () => py.runPython('lambda f: f()')(refuseFromJs),
+      (e) => e instanceof PythonError && e.type === 'pycomponent.HostError' && /at refuseFromJs/.test(e.traceback),
+    );
   });
 
   test('destroy, another interpreter, re-entrance and the handle limit are typed errors', async () => {
@@ -776,6 +808,28 @@ describe('live objects', () => {
     const later = (x) => new Promise((resolve) => setTimeout(() => resolve(x * 10), 5));
     py.globals.set('later', later);
     assert.equal(await py.runPythonAsync('await later(4)'), 40);
+    // A Promise object, a rejected one, and an object that is not a thenable.
+    py.globals.set('ready', new Promise((resolve) => setTimeout(() => resolve('settled'), 5)));
+    const refused = Promise.reject(new TypeError('no'));
+    refused.catch(() => {}); // handled: Python awaits it below
+    py.globals.set('refused', refused);
+    const plain = new (class Plain {})();
+    py.globals.set('plain', plain);
+    assert.equal(await py.runPythonAsync('await ready'), 'settled');
+    assert.deepEqual(await py.runPythonAsync('try:\n    await refused\nexcept RuntimeError as e:\n    r = str(e)\nr'), 'TypeError: no');
+    assert.equal(await py.runPythonAsync('await plain'), plain, 'awaiting a non-thenable gives the object itself');
+    // While Python awaits, JS may call back into the interpreter (it is not in a call).
+    const g = py.runPython('def g(x):\n    return x + 100\ng');
+    py.globals.set('callsBack', async (x) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return g(x);
+    });
+    assert.equal(await py.runPythonAsync('await callsBack(1)'), 101);
+    // An awaitable PyProxy awaited twice: a coroutine runs once.
+    const coroutine = add(5);
+    assert.equal(coroutine.type, 'coroutine');
+    assert.equal(await coroutine, 6);
+    await assert.rejects(async () => await coroutine, (e) => e instanceof PythonError && e.type === 'RuntimeError' && /cannot reuse/.test(e.message));
   });
 
   test('in a worker, the same API with every operation a Promise', async () => {
@@ -817,6 +871,67 @@ describe('live objects', () => {
       await assert.rejects(f(1), (e) => e instanceof PythonError && e.type === 'ReferenceError');
       const usage = await py.objectUsage();
       assert.ok(usage.held >= 1 && usage.limit === 100_000);
+    } finally {
+      py.terminate();
+    }
+  });
+
+  test('in a worker: globals, items, keywords, attribute members and errors both ways', async () => {
+    const py = await loadPythonWorker(quiet);
+    try {
+      await py.exec('def f(x, scale=1):\n    return x * scale\nclass Box:\n    size = 3\nbox = Box()');
+      assert.equal(await (await py.globals.get('f'))(21), 21);
+      assert.equal(await (await py.globals.get('f')).callKwargs(21, { scale: 2 }), 42);
+      assert.equal(await (await py.globals.get('f'))(2, kwargs({ scale: 5 })), 10);
+      await py.globals.set('limit', 10);
+      assert.equal(await py.globals.has('limit'), true);
+      await py.globals.delete('limit');
+      assert.equal(await py.globals.has('limit'), false);
+      const box = await py.globals.get('box');
+      assert.equal(await box.size, 3);
+      assert.throws(() => {
+        box.size = 4;
+      }, (e) => e instanceof TypeError && /setAttribute\("size", value\)/.test(e.message));
+      assert.throws(() => 'size' in box, (e) => e instanceof TypeError && /hasAttribute\("size"\)/.test(e.message));
+      await box.setAttribute('size', 4);
+      assert.equal(await box.hasAttribute('size'), true);
+      assert.equal(await py.eval('box.size'), 4);
+      await box.deleteAttribute('size');
+      assert.equal(await py.eval('box.size'), 3);
+      const counts = await py.toPy({ a: 1 });
+      await counts.set('b', 2);
+      assert.equal(await counts.get('b'), 2);
+      assert.equal(await counts.length, 2);
+      assert.deepEqual(await counts.toJs(), { a: 1, b: 2 });
+      const explode = await py.runPython('def explode(n):\n    return 1 // n\nexplode');
+      await assert.rejects(explode(0), (e) => e instanceof PythonError && e.type === 'ZeroDivisionError' && /in explode/.test(e.traceback));
+      function refuseFromJs() {
+        throw new RangeError('main thread says no');
+      }
+      const caught = await (await py.runPython('def t(f):\n    try:\n        f()\n    except RuntimeError as e:\n        return [e.type_name, e.message, e.stack]\nt'))(refuseFromJs);
+      assert.deepEqual(caught.slice(0, 2), ['RangeError', 'main thread says no']);
+      assert.match(caught[2], /at refuseFromJs /);
+      // An async JS function and a Promise, awaited by Python in the worker.
+      await py.globals.set('later', async (x) => x * 10);
+      await py.globals.set('ready', Promise.resolve('settled'));
+      assert.deepEqual(await py.runPythonAsync('[await later(4), await ready]'), [40, 'settled']);
+    } finally {
+      py.terminate();
+    }
+  });
+
+  test('a restarted worker refuses the PyProxies of the one it replaced, even calls queued before', async () => {
+    const py = await loadPythonWorker({ ...quiet, timeout: 300 });
+    try {
+      const f = await py.runPython('def f(x):\n    return x * 2\nf');
+      const stuck = py.exec('while True: pass');
+      // Queued behind the stuck run: by the time it runs, another worker has other objects.
+      const queued = f(1);
+      await assert.rejects(stuck, PythonInterruptedError);
+      await assert.rejects(queued, (e) => e instanceof PythonError && e.type === 'ReferenceError' && /gone/.test(e.message));
+      await assert.rejects(f(1), (e) => e instanceof PythonError && e.type === 'ReferenceError');
+      await py.exec('def f(x):\n    return x * 3');
+      assert.equal(await (await py.globals.get('f'))(1), 3, 'globals is the new worker\'s');
     } finally {
       py.terminate();
     }

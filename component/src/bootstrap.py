@@ -185,6 +185,21 @@ _finder = _SourceModules()
 sys.meta_path.insert(0, _finder)
 
 
+class _BuiltinSubmodules(importlib.abc.MetaPathFinder):
+    """Finds the extension modules of native packages, linked in as built-in
+    modules under dotted names (``numpy._core._multiarray_umath``): CPython
+    3.11.2's BuiltinImporter finds only top-level names (gh-102700)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if "." not in name or name not in sys.builtin_module_names:
+            return None
+        return importlib.machinery.ModuleSpec(name, importlib.machinery.BuiltinImporter, origin="built-in")
+
+
+if any("." in name for name in sys.builtin_module_names):
+    sys.meta_path.insert(sys.meta_path.index(importlib.machinery.BuiltinImporter) + 1, _BuiltinSubmodules())
+
+
 # Modules that need the component's help on WASI, and the function that
 # adapts each one right after it runs: (module of the function, its name).
 ADAPTERS = {

@@ -44,6 +44,12 @@ from _pycomponent_http import __all__\n";
 
 static START: Once = Once::new();
 
+/// The extension modules of a component variant's native packages (none in
+/// the default build), written by build.rs.
+mod native {
+    include!(concat!(env!("OUT_DIR"), "/native_modules.rs"));
+}
+
 /// Starts CPython and runs the bootstrap, once per instance. A failure is
 /// a bug of the guest: it panics (a trap), since nothing can run without it.
 pub fn ensure_started() {
@@ -60,6 +66,15 @@ pub fn ensure_started() {
             ffi::Py_IgnoreEnvironmentFlag = 1;
             ffi::Py_DontWriteBytecodeFlag = 1;
             ffi::Py_NoUserSiteDirectory = 1;
+            // Native modules are built-in modules under their dotted names
+            // (`numpy._core._multiarray_umath`); the inittab is read by
+            // Py_InitializeEx, so they are added before it. The names are
+            // static, as the inittab keeps the pointers.
+            for (name, init) in native::NATIVE_MODULES {
+                if ffi::PyImport_AppendInittab(name.as_ptr(), Some(*init)) != 0 {
+                    panic!("the inittab could not take {name:?}");
+                }
+            }
             ffi::Py_InitializeEx(0);
         }
         if let Err(err) = run_bootstrap() {

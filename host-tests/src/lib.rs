@@ -52,6 +52,21 @@ pub fn cpython_build_dir() -> PathBuf {
     dir
 }
 
+/// Variant `name` of the component, built by `cargo xtask component
+/// --variant <name>` (`cargo xtask test` builds the numpy one).
+///
+/// # Panics
+/// When it has not been built, with the command that builds it.
+pub fn variant_path(name: &str) -> PathBuf {
+    let path = workspace_root().join(format!("target/component/pycomponent-{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "no component at {}: run `cargo xtask component --variant {name}` (or `cargo xtask test`)",
+        path.display()
+    );
+    path
+}
+
 /// The component built by `cargo xtask component`.
 ///
 /// # Panics

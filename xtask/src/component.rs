@@ -12,6 +12,7 @@ use wasi_preview1_component_adapter_provider::{
 };
 
 use crate::cpython::{self, Artifacts};
+use crate::native::{self, Recipe, recipes};
 use crate::shell::{self, Step};
 use crate::versions::LLVM_MAJOR;
 use crate::workspace_root;
@@ -156,15 +157,21 @@ fn build_with(cpython: &Artifacts) -> Result<()> {
     let root = workspace_root();
     let logs = root.join("target/component/logs");
     fs::create_dir_all(&logs)?;
-    let python_core = build_guest(cpython, None, &logs)?;
-    let http_core = build_guest(cpython, Some("http"), &logs)?;
+    let lean = Guest::lean()?;
+    let python_core = build_guest(cpython, None, &lean, &logs)?;
+    let http_core = build_guest(cpython, Some("http"), &lean, &logs)?;
     let snapshot = root.join("target/component/pycomponent-core-initialized.wasm");
-    pre_initialize(cpython, &python_core, &snapshot, &logs.join("wizer.log"))?;
-    pre_initialize(cpython, &http_core, &http_core_path(), &logs.join("wizer-http.log"))?;
+    pre_initialize(cpython, &python_core, &lean, &snapshot, &logs.join("wizer.log"))?;
+    pre_initialize(cpython, &http_core, &lean, &http_core_path(), &logs.join("wizer-http.log"))?;
     zip_sources(cpython, &logs)?;
+    encode_component(&snapshot, &output_path(), &logs)
+}
 
+/// Packages a pre-initialized core module as a component with the WASI
+/// preview-1 adapter.
+fn encode_component(snapshot: &Path, output: &Path, logs: &Path) -> Result<()> {
     let step = Step::start("component: adapt WASI preview 1", logs.join("component.log"))?;
-    let module = fs::read(&snapshot).with_context(|| format!("reading {}", snapshot.display()))?;
+    let module = fs::read(snapshot).with_context(|| format!("reading {}", snapshot.display()))?;
     let component = wit_component::ComponentEncoder::default()
         .module(&module)
         .context("reading the guest module's component-type section")?
@@ -174,16 +181,163 @@ fn build_with(cpython: &Artifacts) -> Result<()> {
         .encode()
         .context("encoding the component")?;
     ensure!(!component.is_empty(), "empty component");
-    write_atomically(&output_path(), &component)?;
+    write_atomically(output, &component)?;
     step.finish();
     Ok(())
 }
 
+/// A component with native packages: the interpreter world with the
+/// extension modules of `recipes` linked in and their Python files in the
+/// snapshot's module store, written to `target/component/pycomponent-<name>.wasm`.
+#[derive(Debug, Clone, Copy)]
+pub struct Variant {
+    /// Its name, in its file name and on the command line.
+    pub name: &'static str,
+    /// The native packages it carries.
+    pub recipes: &'static [Recipe],
+}
+
+/// The variants `cargo xtask component --variant` builds.
+pub const VARIANTS: &[Variant] = &[Variant { name: "numpy", recipes: &[recipes::NUMPY] }];
+
+/// The variant named `name`, or an error listing the known ones.
+pub fn variant(name: &str) -> Result<Variant> {
+    VARIANTS.iter().copied().find(|v| v.name == name).with_context(|| {
+        let known: Vec<_> = VARIANTS.iter().map(|v| v.name).collect();
+        format!("no component variant {name:?}; the build knows {}", known.join(", "))
+    })
+}
+
+/// Where variant `name` is written.
+pub fn variant_path(name: &str) -> PathBuf {
+    workspace_root().join(format!("target/component/pycomponent-{name}.wasm"))
+}
+
+/// Builds `variant` (its native packages first), or takes it from the cache.
+pub fn build_variant(variant: Variant) -> Result<PathBuf> {
+    let cpython = cpython::build(false)?;
+    let built: Vec<native::Built> =
+        variant.recipes.iter().map(|recipe| native::build(*recipe, &cpython)).collect::<Result<_>>()?;
+    let mut key = cache::KeyBuilder::default();
+    key.text("component", &cache_key(&cpython)?.hex);
+    key.text("variant", variant.name);
+    for package in &built {
+        key.text("native package", &package.archive.to_string_lossy());
+    }
+    for file in RUNTIME_SUPPORT {
+        key.file(file, &crate::xtask_dir().join("native").join(file))?;
+    }
+    let key = key.finish();
+    let entry = cache::Entry::new(&cache::root()?, &format!("component-{}", variant.name), &key);
+    let out = variant_path(variant.name);
+    if !entry.is_complete() {
+        let logs = workspace_root().join(format!("target/component/logs/{}", variant.name));
+        fs::create_dir_all(&logs)?;
+        let guest = Guest::with_packages(variant, &built, &logs)?;
+        let core = build_guest(&cpython, None, &guest, &logs)?;
+        let snapshot = logs.join("core-initialized.wasm");
+        pre_initialize(&cpython, &core, &guest, &snapshot, &logs.join("wizer.log"))?;
+        let partial = entry.begin()?;
+        encode_component(&snapshot, &partial.join("pycomponent.wasm"), &logs)?;
+        fs::write(partial.join("size.txt"), size_report(&partial.join("pycomponent.wasm"))?)?;
+        entry.commit(&key)?;
+    } else {
+        eprintln!("==> component {}: cached build {} (inputs unchanged)", variant.name, entry.dir.display());
+    }
+    fs::create_dir_all(out.parent().unwrap_or(&out))?;
+    fs::copy(entry.dir.join("pycomponent.wasm"), &out).context("copying the component")?;
+    let size = fs::read_to_string(entry.dir.join("size.txt")).unwrap_or_default();
+    eprintln!("==> component {}: {} — {}", variant.name, out.display(), size.trim());
+    Ok(out)
+}
+
+/// What a guest build links and carries besides CPython: native packages'
+/// archives and modules, and the site-packages tree of the snapshot.
+#[derive(Debug)]
+struct Guest {
+    /// Cargo's target directory for this build: variants have their own,
+    /// so that switching between builds does not relink each time.
+    target_dir: PathBuf,
+    /// Archives to link (`PYCOMPONENT_NATIVE_LIBS`).
+    native_libs: Vec<PathBuf>,
+    /// `name=symbol` pairs (`PYCOMPONENT_NATIVE_MODULES`).
+    native_modules: Vec<String>,
+    /// Mounted as site-packages while the snapshot is made.
+    site_packages: PathBuf,
+}
+
+impl Guest {
+    /// The default build: no native packages; site-packages holds tzdata.
+    fn lean() -> Result<Guest> {
+        Ok(Guest {
+            target_dir: workspace_root().join("component/target"),
+            native_libs: Vec::new(),
+            native_modules: Vec::new(),
+            site_packages: tools::unpacked(versions::TZDATA, &cache::root()?)?,
+        })
+    }
+
+    /// A variant's build: its packages' archives and modules, the runtime
+    /// support they need ([`RUNTIME_SUPPORT`]), and a site-packages tree merged
+    /// from tzdata and the packages.
+    fn with_packages(variant: Variant, built: &[native::Built], logs: &Path) -> Result<Guest> {
+        let dir = workspace_root().join(format!("target/component/variant-{}", variant.name));
+        if dir.exists() {
+            fs::remove_dir_all(&dir)?;
+        }
+        let site_packages = dir.join("site-packages");
+        fs::create_dir_all(&site_packages)?;
+        native::copy_tree(&tools::unpacked(versions::TZDATA, &cache::root()?)?, &site_packages)?;
+        let mut native_libs = Vec::new();
+        let mut native_modules = Vec::new();
+        for package in built {
+            native::copy_tree(&package.site_packages, &site_packages)?;
+            native_libs.push(package.archive.clone());
+            native_modules.extend(package.modules.iter().map(|(name, symbol)| format!("{name}={symbol}")));
+        }
+        native_libs.push(runtime_support_archive(&dir, logs)?);
+        Ok(Guest {
+            target_dir: workspace_root().join(format!("component/target/variant-{}", variant.name)),
+            native_libs,
+            native_modules,
+            site_packages,
+        })
+    }
+}
+
+/// What native packages need of the C runtime that wasi-libc and Debian's
+/// libc++abi do not give (xtask/native/README.md): C++ throws, and
+/// floating-point exception flags.
+const RUNTIME_SUPPORT: &[&str] = &["cxx_abort.c", "soft_fenv.c"];
+
+/// Compiles [`RUNTIME_SUPPORT`] into an archive in `dir`; it is linked
+/// before wasi-libc, so that its definitions are the ones taken.
+fn runtime_support_archive(dir: &Path, logs: &Path) -> Result<PathBuf> {
+    let cc = cpython::wasm_cc::WasmCc::new(&cache::root()?)?;
+    let step =
+        Step::start("component: runtime support of native packages", logs.join("runtime-support.log"))?;
+    let mut objects = Vec::new();
+    for file in RUNTIME_SUPPORT {
+        let object = dir.join(file.replace(".c", ".o"));
+        step.run(
+            cc.command()
+                .args(["-O2", "-Wall", "-c"])
+                .arg(crate::xtask_dir().join("native").join(file))
+                .arg("-o")
+                .arg(&object),
+        )?;
+        objects.push(object);
+    }
+    let archive = dir.join("libpycomponent_native_support.a");
+    step.run(Command::new(cc.ar()).arg("rcs").arg(&archive).args(&objects))?;
+    step.finish();
+    Ok(archive)
+}
+
 /// Builds the guest crate (with `feature`, if any) and returns a copy of
-/// its core module: the two builds share one cargo target directory.
-fn build_guest(cpython: &Artifacts, feature: Option<&str>, logs: &Path) -> Result<PathBuf> {
-    let root = workspace_root();
-    let guest_dir = root.join("component");
+/// its core module (in `logs`): the two worlds of one build share its
+/// cargo target directory.
+fn build_guest(cpython: &Artifacts, feature: Option<&str>, guest: &Guest, logs: &Path) -> Result<PathBuf> {
     let name = feature.unwrap_or("python");
     let step = Step::start(
         format!("guest crate, world {}, for wasm32-wasip1 (Debian rustc-web, build-std)", world_of(feature)),
@@ -194,9 +348,15 @@ fn build_guest(cpython: &Artifacts, feature: Option<&str>, logs: &Path) -> Resul
     if let Some(feature) = feature {
         cargo.args(["--features", feature]);
     }
+    let libs: Vec<String> = guest.native_libs.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    cargo
+        .arg("--target-dir")
+        .arg(&guest.target_dir)
+        .env("PYCOMPONENT_NATIVE_LIBS", libs.join(":"))
+        .env("PYCOMPONENT_NATIVE_MODULES", guest.native_modules.join(","));
     step.run(&mut cargo)?;
-    let built = guest_dir.join("target/wasm32-wasip1/release/pycomponent_guest.wasm");
-    let copy = root.join(format!("target/component/guest-{name}.wasm"));
+    let built = guest.target_dir.join("wasm32-wasip1/release/pycomponent_guest.wasm");
+    let copy = logs.join(format!("guest-{name}.wasm"));
     fs::copy(&built, &copy).with_context(|| format!("copying {}", built.display()))?;
     step.finish();
     Ok(copy)
@@ -234,6 +394,9 @@ fn guest_cargo(cpython: &Artifacts, program: &str) -> Command {
         .env("PYCOMPONENT_CLANG_RT", clang_rt)
         // pyo3-ffi's build script: CPython 3.11, static, 32-bit, our link lines.
         .env("PYO3_CONFIG_FILE", guest_dir.join("pyo3-config.txt"))
+        // No native packages unless a variant's build says so (build.rs).
+        .env("PYCOMPONENT_NATIVE_LIBS", "")
+        .env("PYCOMPONENT_NATIVE_MODULES", "")
         .current_dir(&guest_dir);
     cargo
 }
@@ -268,20 +431,25 @@ fn world_of(feature: Option<&str>) -> &'static str {
 /// preload modules) and writes the snapshot. Every import other than WASI
 /// traps (`-W unknown-imports-trap=y`): nothing may call the host while the
 /// snapshot is made.
-fn pre_initialize(cpython: &Artifacts, core: &Path, snapshot: &Path, log: &Path) -> Result<()> {
+fn pre_initialize(
+    cpython: &Artifacts,
+    core: &Path,
+    guest: &Guest,
+    snapshot: &Path,
+    log: &Path,
+) -> Result<()> {
     let step = Step::start(
         format!("pre-initialize {}: start CPython, embed the stdlib, snapshot (wizer)", file_name(core)),
         log.to_path_buf(),
     )?;
     let wasmtime = tools::ensure(versions::WASMTIME_CLI, &cache::root()?)?;
-    let tzdata = tools::unpacked(versions::TZDATA, &cache::root()?)?;
     let mut wizer = Command::new(&wasmtime);
     wizer.args(["wizer", "-S", "cli=y", "-W", "unknown-imports-trap=y", "--init-func", "wizer-initialize"]);
     wizer
         .arg("--dir")
         .arg(format!("{}::{GUEST_STDLIB}", cpython.stdlib().display()))
         .arg("--dir")
-        .arg(format!("{}::{GUEST_SITE_PACKAGES}", tzdata.display()))
+        .arg(format!("{}::{GUEST_SITE_PACKAGES}", guest.site_packages.display()))
         .arg("-o")
         .arg(snapshot)
         .arg(core);

@@ -9,6 +9,7 @@ mod cache;
 mod component;
 mod cpython;
 mod js;
+mod native;
 mod pytests;
 mod shell;
 mod sources;
@@ -51,7 +52,14 @@ enum Task {
     /// Build the Python component: the guest crate (component/) for
     /// wasm32-wasip1 with Debian's rustc-web, linked with the wasm32-wasi
     /// CPython, adapted to WASI 0.2. Writes target/component/pycomponent.wasm.
-    Component,
+    /// With `--variant numpy`: the interpreter world with numpy's extension
+    /// modules linked in, built from numpy's sdist (cached like CPython),
+    /// written to target/component/pycomponent-numpy.wasm.
+    Component {
+        /// A component variant with native packages (`numpy`).
+        #[arg(long)]
+        variant: Option<String>,
+    },
     /// Build the self-contained `pycomponent` CLI (release, with the
     /// component embedded): target/release/pycomponent.
     Cli,
@@ -89,7 +97,8 @@ enum Task {
     /// the `pycomponent` CLI and print its output.
     Demo,
     /// Set everything up, then run all checks and tests: formatting, clippy,
-    /// unit tests, the integration tests against the built artifacts, and the
+    /// unit tests, the integration tests against the built artifacts (the
+    /// component and its numpy variant), and the
     /// JS adapter's type check, Node suite and headless-Chromium suite
     /// (installing Debian's chromium when missing).
     Test,
@@ -100,7 +109,10 @@ fn main() {
     let result = match cli.task {
         Task::Toolchain => toolchain::ensure(),
         Task::Cpython { force } => cpython::build(force).map(drop),
-        Task::Component => component::build().map(drop),
+        Task::Component { variant: None } => component::build().map(drop),
+        Task::Component { variant: Some(name) } => {
+            component::variant(&name).and_then(component::build_variant).map(drop)
+        }
         Task::Cli => build_cli(),
         Task::Js => js::build().map(drop),
         Task::Regrtest => regrtest(),
@@ -180,6 +192,9 @@ pub fn build_cli() -> Result<()> {
 fn test() -> Result<()> {
     toolchain::ensure()?;
     component::build()?;
+    // The numpy variant (cached by its inputs, like CPython): the tests of
+    // host-tests/tests/all/native.rs and the CLI's run it.
+    component::build_variant(component::variant("numpy")?)?;
     // The guest and the fuzz targets are crates of their own, outside the
     // workspace: each is formatted and linted by name.
     for manifest in ["Cargo.toml", "component/Cargo.toml", "fuzz/Cargo.toml"] {

@@ -36,7 +36,13 @@ pub fn unpacked(wheel: Wheel, cache_root: &Path) -> Result<PathBuf> {
     shell::output(
         Command::new("python3")
             .args(["-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:"])
-            .args(["--platform", "manylinux2014_x86_64", "--dest"])
+            // A pure-Python wheel is asked for as such: pip would otherwise
+            // take a compiled wheel of the same release (Cython has both).
+            .args([
+                "--platform",
+                if wheel.file.ends_with("-none-any.whl") { "any" } else { "manylinux2014_x86_64" },
+            ])
+            .args(["--python-version", "3.11", "--dest"])
             .arg(&download)
             .arg(format!("{}=={}", wheel.project, wheel.version)),
     )

@@ -80,6 +80,10 @@ pub const LLD_PACKAGE: &str = concat!("lld-", llvm_major!());
 pub const LLVM_PACKAGE: &str = concat!("llvm-", llvm_major!());
 /// Debian's compiler-rt builtins for wasm32.
 pub const CLANG_RT_PACKAGE: &str = concat!("libclang-rt-", llvm_major!(), "-dev-wasm32");
+/// Debian's libc++ for wasm32 (no threads, no exceptions): C++ in native packages.
+pub const LIBCXX_PACKAGE: &str = concat!("libc++-", llvm_major!(), "-dev-wasm32");
+/// Debian's libc++abi for wasm32.
+pub const LIBCXXABI_PACKAGE: &str = concat!("libc++abi-", llvm_major!(), "-dev-wasm32");
 
 /// Debian packages the build needs, by what they are for. Versions are not
 /// pinned here (bookworm-security replaces them in place); the installed
@@ -107,6 +111,10 @@ pub const DEBIAN_PACKAGES: &[(&str, &[&str])] = &[
             "libsqlite3-dev",
             "libffi-dev",
         ],
+    ),
+    (
+        "native packages from source (numpy's meson build, C++ modules)",
+        &[LIBCXX_PACKAGE, LIBCXXABI_PACKAGE, "ninja-build"],
     ),
     ("reporting the component's compressed size", &["brotli"]),
     ("loading the HTTP servers in `cargo xtask bench`", &["wrk"]),
@@ -143,6 +151,16 @@ pub const TZDATA: Wheel = Wheel {
     version: "2026.6",
     file: "tzdata-2026.6-py2.py3-none-any.whl",
     sha256: "0a10eec6e13ef16b627fabed9a5f2ba61a62b1c67f327305f4e7e412a70b4aec",
+    binary: "",
+};
+
+/// Cython, which native packages' builds run (numpy's random and others):
+/// the pure-Python wheel, run by the native CPython of the build.
+pub const CYTHON: Wheel = Wheel {
+    project: "cython",
+    version: "3.1.8",
+    file: "cython-3.1.8-py3-none-any.whl",
+    sha256: "f36368c1d7ea4003c52e9e93f3556074a631a6482f8a32e781cb073e211e4df9",
     binary: "",
 };
 

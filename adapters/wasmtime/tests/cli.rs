@@ -414,3 +414,19 @@ fn serve_builds_an_app_logs_requests_and_stops_gracefully_on_sigterm() {
     assert!(log.iter().any(|l| l.starts_with("GET /sleep 200 ")), "{log:?}");
     assert!(log.iter().any(|l| l.contains("shutting down")), "{log:?}");
 }
+
+#[test]
+fn component_takes_a_variant_such_as_numpy() {
+    let variant =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/component/pycomponent-numpy.wasm");
+    assert!(
+        variant.is_file(),
+        "no variant at {}: run `cargo xtask component --variant numpy`",
+        variant.display()
+    );
+    let expression = "float(__import__('numpy').linalg.det(__import__('numpy').array([[1.,2.],[3.,4.]])))";
+    let out = pycomponent(&["eval", "--component", variant.to_str().unwrap(), expression], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    assert!(["-2.0000000000000004", "-2.0"].contains(&printed.trim()), "{printed}");
+}

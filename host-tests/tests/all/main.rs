@@ -11,6 +11,7 @@ mod fuzz;
 mod http;
 mod limits;
 mod load;
+mod native;
 mod objects;
 mod outgoing_http;
 mod regrtest;

@@ -1,0 +1,88 @@
+//! The native packages the build knows how to make for wasm32-wasi: one
+//! [`Recipe`] each, pinned by the SHA-256 of its PyPI source distribution.
+//!
+//! Adding a package is adding a recipe here (and naming it in a variant of
+//! `component.rs`); the machinery is in `native/mod.rs`.
+
+/// A native package built from its source distribution.
+#[derive(Debug, Clone, Copy)]
+pub struct Recipe {
+    /// The project's name on PyPI, normalised (lower case, `-`).
+    pub project: &'static str,
+    /// Exact version.
+    pub version: &'static str,
+    /// File name of the sdist.
+    pub sdist: &'static str,
+    /// Its SHA-256.
+    pub sha256: &'static str,
+    /// How its extension modules are built.
+    pub build: Build,
+    /// Files of the installed package the component leaves out, as paths
+    /// relative to site-packages: a path prefix (`numpy/_core/include`), or a
+    /// suffix pattern (`*.pyi`). Tests, headers, type stubs: nothing a
+    /// program imports.
+    pub exclude: &'static [&'static str],
+}
+
+/// How a recipe builds its package.
+#[derive(Debug, Clone, Copy)]
+pub enum Build {
+    /// A meson-python project: configured with the cross file for
+    /// wasm32-wasi and these `-D` options, compiled with ninja and installed
+    /// (extension modules as link records).
+    Meson { options: &'static [&'static str] },
+}
+
+/// numpy 2.4.6, the last line that supports Python 3.11, without BLAS
+/// (numpy.linalg uses its bundled lapack_lite), threads or SIMD dispatch.
+pub const NUMPY: Recipe = Recipe {
+    project: "numpy",
+    version: "2.4.6",
+    sdist: "numpy-2.4.6.tar.gz",
+    sha256: "f3a3570c4a2a16746ac2c31a7c7c7b0c186b95ce902e33db6f28094ed7387dda",
+    build: Build::Meson {
+        options: &[
+            "-Dblas=none",
+            "-Dlapack=none",
+            "-Dallow-noblas=true",
+            "-Ddisable-highway=true",
+            "-Ddisable-svml=true",
+            "-Ddisable-intel-sort=true",
+            "-Ddisable-threading=true",
+            "-Dcpu-baseline=none",
+            "-Dcpu-dispatch=none",
+        ],
+    },
+    exclude: &[
+        "numpy/_core/include",
+        "numpy/_core/lib",
+        "numpy/random/lib",
+        "numpy/_pyinstaller",
+        "numpy/f2py/src",
+        "numpy/f2py/_backends/meson.build.template",
+        "numpy/tests",
+        "numpy/_core/tests",
+        "numpy/_core/_multiarray_tests",
+        "numpy/_core/_umath_tests",
+        "numpy/_core/_rational_tests",
+        "numpy/_core/_struct_ufunc_tests",
+        "numpy/_core/_operand_flag_tests",
+        "numpy/_core/_simd",
+        "numpy/f2py/tests",
+        "numpy/fft/tests",
+        "numpy/lib/tests",
+        "numpy/linalg/tests",
+        "numpy/ma/tests",
+        "numpy/matrixlib/tests",
+        "numpy/polynomial/tests",
+        "numpy/random/tests",
+        "numpy/random/_examples",
+        "numpy/testing/tests",
+        "numpy/typing/tests",
+        "*.pyi",
+        "*.pxd",
+        "*.pyx",
+        "*.h",
+        "*.c",
+    ],
+};

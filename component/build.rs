@@ -23,6 +23,10 @@ fn main() {
     };
     let native_libs = std::env::var("PYCOMPONENT_NATIVE_LIBS").unwrap_or_default();
     let native_libs: Vec<&str> = native_libs.split(':').filter(|s| !s.is_empty()).collect();
+    // Every library is linked where the module is (`-bundle`), not copied
+    // into this crate's rlib: a variant's module is a crate that depends on
+    // this one (xtask/src/component.rs), and its link must see the same
+    // libraries in the same order as the default build's.
     // Native packages first: their undefined symbols (the C API, libc++)
     // resolve in the libraries after them.
     for archive in &native_libs {
@@ -31,27 +35,27 @@ fn main() {
         let name = path.file_stem().and_then(|s| s.to_str()).expect("a UTF-8 archive name");
         let name = name.strip_prefix("lib").expect("archives are named lib<name>.a");
         println!("cargo:rustc-link-search=native={}", dir.display());
-        println!("cargo:rustc-link-lib=static={name}");
+        println!("cargo:rustc-link-lib=static:-bundle={name}");
         println!("cargo:rerun-if-changed={archive}");
     }
     println!("cargo:rustc-link-search=native={lib}");
     for name in ["python3.11", "mpdec", "expat", "sqlite3", "lzma", "bz2", "z"] {
-        println!("cargo:rustc-link-lib=static={name}");
+        println!("cargo:rustc-link-lib=static:-bundle={name}");
     }
     println!("cargo:rustc-link-search=native=/usr/lib/wasm32-wasi");
     if !native_libs.is_empty() {
         // libc++, and wasi-libc's printf/scanf with `long double` (numpy's
         // longdouble parses and prints through strtold and %Lg).
         for name in ["c++", "c++abi", "c-printscan-long-double"] {
-            println!("cargo:rustc-link-lib=static={name}");
+            println!("cargo:rustc-link-lib=static:-bundle={name}");
         }
     }
     for name in ["wasi-emulated-signal", "wasi-emulated-getpid", "wasi-emulated-process-clocks"] {
-        println!("cargo:rustc-link-lib=static={name}");
+        println!("cargo:rustc-link-lib=static:-bundle={name}");
     }
     if let Ok(rt) = std::env::var("PYCOMPONENT_CLANG_RT") {
         println!("cargo:rustc-link-search=native={rt}");
-        println!("cargo:rustc-link-lib=static=clang_rt.builtins-wasm32");
+        println!("cargo:rustc-link-lib=static:-bundle=clang_rt.builtins-wasm32");
     }
     write_native_modules();
 }

@@ -350,8 +350,12 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
     def load_packages(self, root):
         """Adds the pure-Python packages installed under ``root`` (as pip
         lays them out): modules are compiled now, other files of a package
-        are kept as its resources; ``*.dist-info`` is left out."""
+        are kept as its resources; the ``*.dist-info`` directories answer
+        ``importlib.metadata``."""
         for dirpath, dirnames, filenames in os.walk(root):
+            if dirpath == root:
+                for name in sorted(d for d in dirnames if d.endswith(".dist-info")):
+                    _distributions.add(os.path.join(root, name), _read_dist_info(os.path.join(root, name)))
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.endswith(".dist-info"))
             rel = os.path.relpath(dirpath, root)
             top = rel == "."
@@ -387,6 +391,11 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
         is_package, origin, _ = entry
         spec = importlib.machinery.ModuleSpec(name, self, origin=origin, is_package=is_package)
         spec.has_location = True
+        if is_package:
+            # A package's directory, as on disk: submodules that are not in
+            # memory are looked for there (a package's tests, granted at
+            # its path), as CPython's path finder would.
+            spec.submodule_search_locations = [os.path.dirname(origin)]
         return spec
 
     def get_code(self, fullname):
@@ -597,15 +606,24 @@ class _Distributions(importlib.abc.MetaPathFinder):
     KEPT = ("METADATA", "entry_points.txt", "top_level.txt", "INSTALLER")
 
     def __init__(self):
-        self.distributions = []
+        # [path, files, Distribution or None]: the objects are made when
+        # importlib.metadata first asks, so that registering one (in the
+        # snapshot) does not import it; it is not small.
+        self.entries = []
 
     def find_spec(self, name, path=None, target=None):
         return None
 
     def add(self, path, files):
-        """Adds the distribution whose ``*.dist-info`` is at ``path`` with
-        these files (name -> text); returns it."""
-        import importlib.metadata  # only when a distribution is added: it is not small
+        """Registers the distribution whose ``*.dist-info`` is at ``path``
+        with these files (name -> text)."""
+        self.entries.append([path, files, None])
+        if self not in sys.meta_path:
+            sys.meta_path.append(self)
+
+    @staticmethod
+    def _make(path, files):
+        import importlib.metadata
 
         class Distribution(importlib.metadata.Distribution):
             def read_text(self, filename):
@@ -614,17 +632,40 @@ class _Distributions(importlib.abc.MetaPathFinder):
             def locate_file(self, name):
                 return os.path.join(os.path.dirname(path), name)
 
-        distribution = Distribution()
-        self.distributions.append(distribution)
-        if self not in sys.meta_path:
-            sys.meta_path.append(self)
-        return distribution
+        return Distribution()
 
     def find_distributions(self, context=None):
         wanted = getattr(context, "name", None)
-        for distribution in self.distributions:
+        for entry in self.entries:
+            if entry[2] is None:
+                entry[2] = self._make(entry[0], entry[1])
+            distribution = entry[2]
             if not wanted or _normalize(distribution.metadata["Name"] or "") == _normalize(wanted):
                 yield distribution
+
+
+def _read_dist_info(path):
+    """The files of the ``*.dist-info`` directory at ``path`` that
+    importlib.metadata reads (name -> text)."""
+    files = {}
+    for name in _Distributions.KEPT:
+        try:
+            with open(os.path.join(path, name), encoding="utf-8") as f:
+                files[name] = f.read()
+        except FileNotFoundError:
+            pass
+    return files
+
+
+def _metadata_field(text, field):
+    """The value of header ``field`` of a METADATA file (its first block)."""
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        key, _, value = line.partition(":")
+        if key.strip().lower() == field.lower():
+            return value.strip()
+    return None
 
 
 def _normalize(name):
@@ -698,9 +739,9 @@ def install_wheel(data, filename):
             if parent not in _finder.files and f"{'/'.join(package[:i])}/__init__.py" not in files:
                 _finder.add_file(parent, True, None, "")
         _finder.add_file(module, is_package, f"{SITE_PACKAGES}/{path}", importlib.util.decode_source(content))
-    distribution = _distributions.add(f"{SITE_PACKAGES}/{dist_info}", metadata)
+    _distributions.add(f"{SITE_PACKAGES}/{dist_info}", metadata)
     importlib.invalidate_caches()
-    return (distribution.metadata["Name"], distribution.version)
+    return (_metadata_field(metadata["METADATA"], "Name"), _metadata_field(metadata["METADATA"], "Version"))
 
 
 def resolve(dotted):

@@ -211,14 +211,7 @@ def _add_distributions(site_packages):
         path = os.path.join(site_packages, entry)
         if not (entry.endswith(".dist-info") and os.path.isdir(path)):
             continue
-        files = {}
-        for name in _pycomponent._Distributions.KEPT:
-            try:
-                with open(os.path.join(path, name), encoding="utf-8") as f:
-                    files[name] = f.read()
-            except FileNotFoundError:
-                pass
-        _pycomponent._distributions.add(path, files)
+        _pycomponent._distributions.add(path, _pycomponent._read_dist_info(path))
 
 
 def dispatch(method, path, query, headers, body, scheme, authority):

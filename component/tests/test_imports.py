@@ -235,6 +235,11 @@ class EmbedStdlibTest(GuestTestCase):
         self.assertTrue(self.boot._stdlib.is_package("embedded_pkg"))
         self.assertEqual(self.error("run", "import not_compiled")[0], "ModuleNotFoundError")
 
+    def test_the_packages_metadata_answers_importlib_metadata(self):
+        self.boot.embed_stdlib(self.root, self.packages, [])
+        self.assertEqual(self.boot.run("import importlib.metadata\nimportlib.metadata.metadata('TZPkg')['Name']"), "tzpkg")
+        self.assertEqual(self.error("run", "importlib.metadata.version('absent')")[0], "importlib.metadata.PackageNotFoundError")
+
     def test_sources_come_from_the_zip_a_host_provides(self):
         self.boot.embed_stdlib(self.root, self.packages, ["embedded_a"])
         self.boot.STDLIB = self.root
@@ -283,7 +288,9 @@ class EmbedStdlibTest(GuestTestCase):
         self.assertEqual(sys.path, [])
         adapted, finder, stdlib = sys.meta_path[:3]
         self.assertEqual((type(adapted).__name__, finder, stdlib), ("_AdaptedImports", self.boot._finder, self.boot._stdlib))
-        self.assertIs(sys.meta_path[-1], importlib.machinery.PathFinder)
+        # The path finder, and the finder of distributions that answers
+        # importlib.metadata (it finds no module).
+        self.assertEqual(sys.meta_path[-2:], [importlib.machinery.PathFinder, self.boot._distributions])
         elsewhere = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, elsewhere)
         for name in ("on_disk.py", "embedded_a.py"):

@@ -195,10 +195,19 @@ pub struct Variant {
     pub name: &'static str,
     /// The native packages it carries.
     pub recipes: &'static [Recipe],
+    /// Shipped in the npm package too (`loadPython({ variant })`), which
+    /// takes only its main core module: jco's code for it must be the
+    /// default component's (`cargo xtask js` checks it).
+    pub in_js: bool,
 }
 
 /// The variants `cargo xtask component --variant` builds.
-pub const VARIANTS: &[Variant] = &[Variant { name: "numpy", recipes: &[recipes::NUMPY] }];
+pub const VARIANTS: &[Variant] = &[
+    Variant { name: "numpy", recipes: &[recipes::NUMPY], in_js: true },
+    // For edge apps (FastAPI): its core module imports in another order,
+    // which jco's code for it reflects, so it is not in the npm package.
+    Variant { name: "pydantic", recipes: &[recipes::PYDANTIC_CORE], in_js: false },
+];
 
 /// The variant named `name`, or an error listing the known ones.
 pub fn variant(name: &str) -> Result<Variant> {
@@ -213,7 +222,21 @@ pub fn variant_path(name: &str) -> PathBuf {
     workspace_root().join(format!("target/component/pycomponent-{name}.wasm"))
 }
 
-/// Builds `variant` (its native packages first), or takes it from the cache.
+/// Where the HTTP core module of variant `name` is written: what
+/// `pycomponent build` starts from for an app whose requirements include
+/// the variant's native packages.
+pub fn variant_http_core_path(name: &str) -> PathBuf {
+    workspace_root().join(format!("target/component/pycomponent-{name}-http-core.wasm"))
+}
+
+/// The custom section of a core module that lists the native packages
+/// linked into it, one `name version` line each (PyPI's normalized name):
+/// `pycomponent build` reads it to take those packages from the core
+/// instead of refusing their wheels.
+pub const NATIVE_PACKAGES_SECTION: &str = "pycomponent-native-packages";
+
+/// Builds `variant` (its native packages first) and its HTTP core module,
+/// or takes them from the cache; returns the component's path.
 pub fn build_variant(variant: Variant) -> Result<PathBuf> {
     let cpython = cpython::build(false)?;
     let built: Vec<native::Built> =
@@ -222,7 +245,8 @@ pub fn build_variant(variant: Variant) -> Result<PathBuf> {
     key.text("component", &cache_key(&cpython)?.hex);
     key.text("variant", variant.name);
     for package in &built {
-        key.text("native package", &package.archive.to_string_lossy());
+        // The path names the package's cache entry, whose key hashes its inputs.
+        key.text("native package", &package.site_packages.to_string_lossy());
     }
     for file in RUNTIME_SUPPORT {
         key.file(file, &crate::xtask_dir().join("native").join(file))?;
@@ -235,10 +259,16 @@ pub fn build_variant(variant: Variant) -> Result<PathBuf> {
         fs::create_dir_all(&logs)?;
         let guest = Guest::with_packages(variant, &built, &logs)?;
         let core = build_guest(&cpython, None, &guest, &logs)?;
+        let http_core = build_guest(&cpython, Some("http"), &guest, &logs)?;
         let snapshot = logs.join("core-initialized.wasm");
         pre_initialize(&cpython, &core, &guest, &snapshot, &logs.join("wizer.log"))?;
+        let http_snapshot = logs.join("http-core-initialized.wasm");
+        pre_initialize(&cpython, &http_core, &guest, &http_snapshot, &logs.join("wizer-http.log"))?;
         let partial = entry.begin()?;
         encode_component(&snapshot, &partial.join("pycomponent.wasm"), &logs)?;
+        let mut http_module = fs::read(&http_snapshot)?;
+        append_custom_section(&mut http_module, NATIVE_PACKAGES_SECTION, package_list(variant).as_bytes());
+        fs::write(partial.join(HTTP_CORE_FILE), http_module)?;
         fs::write(partial.join("size.txt"), size_report(&partial.join("pycomponent.wasm"))?)?;
         entry.commit(&key)?;
     } else {
@@ -246,9 +276,25 @@ pub fn build_variant(variant: Variant) -> Result<PathBuf> {
     }
     fs::create_dir_all(out.parent().unwrap_or(&out))?;
     fs::copy(entry.dir.join("pycomponent.wasm"), &out).context("copying the component")?;
+    fs::copy(entry.dir.join(HTTP_CORE_FILE), variant_http_core_path(variant.name))
+        .context("copying the variant's HTTP core module")?;
     let size = fs::read_to_string(entry.dir.join("size.txt")).unwrap_or_default();
     eprintln!("==> component {}: {} — {}", variant.name, out.display(), size.trim());
     Ok(out)
+}
+
+/// The [`NATIVE_PACKAGES_SECTION`] text of `variant`.
+fn package_list(variant: Variant) -> String {
+    variant.recipes.iter().map(|recipe| format!("{} {}\n", recipe.project, recipe.version)).collect()
+}
+
+/// Appends a custom section to an encoded module (sections may follow
+/// each other in any order after the last known one; custom ones anywhere).
+fn append_custom_section(module: &mut Vec<u8>, name: &str, data: &[u8]) {
+    use wasm_encoder::{CustomSection, Encode, Section};
+    let section = CustomSection { name: name.into(), data: data.into() };
+    module.push(section.id());
+    section.encode(module);
 }
 
 /// What a guest build links and carries besides CPython: native packages'
@@ -264,6 +310,9 @@ struct Guest {
     native_modules: Vec<String>,
     /// Mounted as site-packages while the snapshot is made.
     site_packages: PathBuf,
+    /// With Rust native packages: the manifest of the crate that links
+    /// them with the guest crate ([`write_wrapper_crate`]), built instead.
+    wrapper: Option<PathBuf>,
 }
 
 impl Guest {
@@ -274,6 +323,7 @@ impl Guest {
             native_libs: Vec::new(),
             native_modules: Vec::new(),
             site_packages: tools::unpacked(versions::TZDATA, &cache::root()?)?,
+            wrapper: None,
         })
     }
 
@@ -290,25 +340,108 @@ impl Guest {
         native::copy_tree(&tools::unpacked(versions::TZDATA, &cache::root()?)?, &site_packages)?;
         let mut native_libs = Vec::new();
         let mut native_modules = Vec::new();
+        let mut rust_crates = Vec::new();
         for package in built {
             native::copy_tree(&package.site_packages, &site_packages)?;
-            native_libs.push(package.archive.clone());
+            native_libs.extend(package.archive.clone());
+            rust_crates.extend(package.rust_crate.clone());
             native_modules.extend(package.modules.iter().map(|(name, symbol)| format!("{name}={symbol}")));
         }
         native_libs.push(runtime_support_archive(&dir, logs)?);
+        let wrapper =
+            if rust_crates.is_empty() { None } else { Some(write_wrapper_crate(&dir, &rust_crates)?) };
         Ok(Guest {
             target_dir: workspace_root().join(format!("component/target/variant-{}", variant.name)),
             native_libs,
             native_modules,
             site_packages,
+            wrapper,
         })
     }
 }
 
+/// Writes, in `dir/guest`, the crate a variant with Rust native packages
+/// builds: a `cdylib` of the guest crate (a library) and the packages.
+/// crates, so that one pyo3-ffi serves both; returns its manifest. Its
+/// lock file starts from the guest's and the packages' own, so that both
+/// keep the versions they were tested with where they agree.
+fn write_wrapper_crate(dir: &Path, crates: &[native::RustCrate]) -> Result<PathBuf> {
+    let guest = workspace_root().join("component");
+    let wrapper = dir.join("guest");
+    fs::create_dir_all(&wrapper)?;
+    let guest_manifest = fs::read_to_string(guest.join("Cargo.toml"))?;
+    let profile = guest_manifest
+        .split("\n[")
+        .find(|section| section.starts_with("profile.release]"))
+        .context("component/Cargo.toml has no [profile.release]")?;
+    let mut dependencies = format!("pycomponent-guest = {{ path = {:?} }}\n", guest.to_string_lossy());
+    let mut externs = String::new();
+    for krate in crates {
+        dependencies.push_str(&format!(
+            "{} = {{ path = {:?} }}\n",
+            krate.package,
+            krate.dir.to_string_lossy()
+        ));
+        externs.push_str(&format!("extern crate {};\n", krate.lib));
+    }
+    fs::write(
+        wrapper.join("Cargo.toml"),
+        format!(
+            "# Written by `cargo xtask component`: the guest with Rust native packages.\n\
+             [package]\nname = \"pycomponent-guest-variant\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
+             [lib]\npath = \"lib.rs\"\ncrate-type = [\"cdylib\"]\n\n\
+             [features]\nhttp = [\"pycomponent-guest/http\"]\n\n\
+             [dependencies]\n{dependencies}\n[{profile}\n[workspace]\n"
+        ),
+    )?;
+    fs::write(
+        wrapper.join("lib.rs"),
+        format!(
+            "//! Written by `cargo xtask component`: links the guest crate (its\n\
+             //! exports are this module's) with the Rust native packages.\n\n\
+             extern crate pycomponent_guest;\n{externs}"
+        ),
+    )?;
+    // Entries are `[[package]]` blocks; one per name and semver-compatible
+    // version range is kept (the guest's first), as cargo can use only one.
+    let name_version = |entry: &str| {
+        let field = |key: &str| {
+            entry.lines().find_map(|line| line.strip_prefix(key)).map(|v| v.trim_matches('"').to_string())
+        };
+        (field("name = "), field("version = ").map(|version| semver_range(&version)))
+    };
+    let mut lock = fs::read_to_string(guest.join("Cargo.lock"))?;
+    let mut seen: std::collections::HashSet<_> =
+        lock.split("\n[[package]]\n").skip(1).map(name_version).collect();
+    for krate in crates {
+        if let Ok(theirs) = fs::read_to_string(krate.dir.join("Cargo.lock")) {
+            for entry in theirs.split("\n[[package]]\n").skip(1) {
+                if seen.insert(name_version(entry)) {
+                    lock.push_str(&format!("\n[[package]]\n{}\n", entry.trim_end()));
+                }
+            }
+        }
+    }
+    fs::write(wrapper.join("Cargo.lock"), lock)?;
+    Ok(wrapper.join("Cargo.toml"))
+}
+
+/// The part of a version that semver-compatible versions share: `2` of
+/// `2.0.82`, `0.3` of `0.3.13`, all of `0.0.4`.
+fn semver_range(version: &str) -> String {
+    let parts: Vec<&str> = version.split('.').collect();
+    match parts.as_slice() {
+        ["0", "0", ..] => version.to_string(),
+        ["0", minor, ..] => format!("0.{minor}"),
+        [major, ..] => major.to_string(),
+        [] => String::new(),
+    }
+}
+
 /// What native packages need of the C runtime that wasi-libc and Debian's
-/// libc++abi do not give (xtask/native/README.md): C++ throws, and
-/// floating-point exception flags.
-const RUNTIME_SUPPORT: &[&str] = &["cxx_abort.c", "soft_fenv.c"];
+/// libc++abi do not give (xtask/native/README.md): C++ throws,
+/// floating-point exception flags, the stack protector's symbols.
+const RUNTIME_SUPPORT: &[&str] = &["cxx_abort.c", "soft_fenv.c", "stack_protector.c"];
 
 /// Compiles [`RUNTIME_SUPPORT`] into an archive in `dir`; it is linked
 /// before wasi-libc, so that its definitions are the ones taken.
@@ -344,7 +477,17 @@ fn build_guest(cpython: &Artifacts, feature: Option<&str>, guest: &Guest, logs: 
         logs.join(format!("guest-{name}.log")),
     )?;
     let mut cargo = guest_cargo(cpython, DEBIAN_CARGO);
-    cargo.args(["build", "--release", "-Zbuild-std=std,panic_abort", "--target", "wasm32-wasip1"]);
+    match &guest.wrapper {
+        Some(manifest) => {
+            cargo.arg("build").arg("--manifest-path").arg(manifest);
+        }
+        // The guest crate is a library (component/Cargo.toml): its module
+        // is a cdylib of it.
+        None => {
+            cargo.args(["rustc", "--lib", "--crate-type", "cdylib"]);
+        }
+    }
+    cargo.args(["--release", "-Zbuild-std=std,panic_abort", "--target", "wasm32-wasip1"]);
     if let Some(feature) = feature {
         cargo.args(["--features", feature]);
     }
@@ -355,7 +498,8 @@ fn build_guest(cpython: &Artifacts, feature: Option<&str>, guest: &Guest, logs: 
         .env("PYCOMPONENT_NATIVE_LIBS", libs.join(":"))
         .env("PYCOMPONENT_NATIVE_MODULES", guest.native_modules.join(","));
     step.run(&mut cargo)?;
-    let built = guest.target_dir.join("wasm32-wasip1/release/pycomponent_guest.wasm");
+    let artifact = if guest.wrapper.is_some() { "pycomponent_guest_variant" } else { "pycomponent_guest" };
+    let built = guest.target_dir.join(format!("wasm32-wasip1/release/{artifact}.wasm"));
     let copy = logs.join(format!("guest-{name}.wasm"));
     fs::copy(&built, &copy).with_context(|| format!("copying {}", built.display()))?;
     step.finish();
@@ -466,4 +610,33 @@ fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
     let tmp = path.with_extension("wasm.tmp");
     fs::write(&tmp, data).with_context(|| format!("writing {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_appended_custom_section_reads_back_and_the_module_stays_valid() {
+        let mut module = wasm_encoder::Module::new().finish();
+        append_custom_section(&mut module, NATIVE_PACKAGES_SECTION, b"numpy 2.4.6\n");
+        wasmparser::Validator::new().validate_all(&module).expect("a valid module");
+        let found: Vec<(String, Vec<u8>)> = wasmparser::Parser::new(0)
+            .parse_all(&module)
+            .filter_map(|payload| match payload.expect("parses") {
+                wasmparser::Payload::CustomSection(reader) => {
+                    Some((reader.name().to_string(), reader.data().to_vec()))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(found, vec![(NATIVE_PACKAGES_SECTION.to_string(), b"numpy 2.4.6\n".to_vec())]);
+    }
+
+    #[test]
+    fn semver_ranges_are_what_cargo_unifies() {
+        assert_eq!(semver_range("2.0.82"), "2");
+        assert_eq!(semver_range("0.3.13"), "0.3");
+        assert_eq!(semver_range("0.0.4"), "0.0.4");
+    }
 }

@@ -27,10 +27,15 @@ pub fn package_dir() -> PathBuf {
 /// the component nor jco changed). Returns the package directory.
 pub fn build() -> Result<PathBuf> {
     let component = component::build()?;
+    let variants = component::VARIANTS
+        .iter()
+        .filter(|variant| variant.in_js)
+        .map(|variant| Ok((variant.name, component::build_variant(*variant)?)))
+        .collect::<Result<Vec<_>>>()?;
     ensure_node()?;
     let dir = package_dir();
     npm_ci(&dir)?;
-    transpile(&component, &dir)?;
+    transpile(&component, &variants, &dir)?;
     link_example(&workspace_root().join("examples/node"))?;
     eprintln!("==> js: {}", size_report(&dir)?);
     Ok(dir)
@@ -90,21 +95,27 @@ fn npm_ci(dir: &Path) -> Result<()> {
 }
 
 /// jco transpile into `dist/`, by way of `dist.partial/`, with the stdlib
-/// sources beside the wasm.
-fn transpile(component: &Path, dir: &Path) -> Result<()> {
+/// sources beside the wasm, and each variant's main core module as
+/// `pycomponent-<name>.core.wasm` (`loadPython({ variant })`): a variant has
+/// the same WIT and adapters, so jco's code for it is the same, which is
+/// checked here.
+fn transpile(component: &Path, variants: &[(&str, PathBuf)], dir: &Path) -> Result<()> {
     let jco_manifest = fs::read_to_string(dir.join("node_modules/@bytecodealliance/jco/package.json"))
         .context("reading jco's package.json (npm ci did not install jco?)")?;
     let jco: serde_json::Value = serde_json::from_str(&jco_manifest)?;
     // The stdlib sources, an optional file a page loads only when asked
     // (`loadPython({ stdlibSources: true })`), go beside the wasm.
     let sources = component::sources_path();
-    let inputs = format!(
+    let mut inputs = format!(
         "component {}\nsources {}\njco {}\nargs {}\n",
         cache::sha256_file(component)?,
         cache::sha256_file(&sources)?,
         jco["version"].as_str().unwrap_or("?"),
         TRANSPILE_ARGS.join(" ")
     );
+    for (name, path) in variants {
+        inputs.push_str(&format!("variant {name} {}\n", cache::sha256_file(path)?));
+    }
     let dist = dir.join("dist");
     let stamp = dist.join(".inputs");
     if fs::read_to_string(&stamp).ok().as_deref() == Some(inputs.as_str()) {
@@ -116,15 +127,42 @@ fn transpile(component: &Path, dir: &Path) -> Result<()> {
     if partial.exists() {
         fs::remove_dir_all(&partial)?;
     }
-    shell::run(
-        Command::new(dir.join("node_modules/.bin/jco"))
-            .arg("transpile")
-            .arg(component)
-            .arg("-o")
-            .arg(&partial)
-            .args(TRANSPILE_ARGS)
-            .current_dir(dir),
-    )?;
+    let jco_transpile = |component: &Path, out: &Path| {
+        shell::run(
+            Command::new(dir.join("node_modules/.bin/jco"))
+                .arg("transpile")
+                .arg(component)
+                .arg("-o")
+                .arg(out)
+                .args(TRANSPILE_ARGS)
+                .current_dir(dir),
+        )
+    };
+    jco_transpile(component, &partial)?;
+    for (name, path) in variants {
+        eprintln!("==> js: jco transpile {} (its main core module only)", path.display());
+        let scratch = dir.join(format!("dist.variant-{name}"));
+        if scratch.exists() {
+            fs::remove_dir_all(&scratch)?;
+        }
+        jco_transpile(path, &scratch)?;
+        for shared in
+            ["pycomponent.js", "pycomponent.core2.wasm", "pycomponent.core3.wasm", "pycomponent.core4.wasm"]
+        {
+            if fs::read(scratch.join(shared)).ok() != fs::read(partial.join(shared)).ok() {
+                fs::remove_dir_all(&scratch)?;
+                bail!(
+                    "jco made a different {shared} for variant {name}: its imports or exports differ from \
+                     the component's, so it cannot share the package's code"
+                );
+            }
+        }
+        fs::rename(
+            scratch.join("pycomponent.core.wasm"),
+            partial.join(format!("pycomponent-{name}.core.wasm")),
+        )?;
+        fs::remove_dir_all(&scratch)?;
+    }
     read_debug_flag_once(&partial.join("pycomponent.js"))?;
     fs::copy(&sources, partial.join("python311.zip")).context("copying the stdlib sources into dist/")?;
     fs::write(partial.join(".inputs"), &inputs)?;
@@ -161,14 +199,16 @@ fn link_example(dir: &Path) -> Result<()> {
     shell::run(Command::new("npm").args(["install", "--no-audit", "--no-fund"]).current_dir(dir))
 }
 
-/// Download size of what a page loads: the core wasm files, jco's module and our sources.
+/// Download size of what a page loads: the core wasm files, jco's module
+/// and our sources (a variant's core module, loaded in place of the main
+/// one, is not counted).
 fn size_report(dir: &Path) -> Result<String> {
     let mut files = Vec::new();
     for sub in ["dist", "src"] {
         for entry in fs::read_dir(dir.join(sub))? {
             let path = entry?.path();
             let name = path.file_name().unwrap_or_default().to_string_lossy();
-            if name.ends_with(".wasm") || name.ends_with(".js") {
+            if (name.ends_with(".wasm") && !name.starts_with("pycomponent-")) || name.ends_with(".js") {
                 files.push(path);
             }
         }

@@ -10,6 +10,7 @@ mod component;
 mod cpython;
 mod js;
 mod native;
+mod numpy_tests;
 mod pytests;
 mod shell;
 mod sources;
@@ -52,11 +53,13 @@ enum Task {
     /// Build the Python component: the guest crate (component/) for
     /// wasm32-wasip1 with Debian's rustc-web, linked with the wasm32-wasi
     /// CPython, adapted to WASI 0.2. Writes target/component/pycomponent.wasm.
-    /// With `--variant numpy`: the interpreter world with numpy's extension
-    /// modules linked in, built from numpy's sdist (cached like CPython),
-    /// written to target/component/pycomponent-numpy.wasm.
+    /// With `--variant NAME`: the component with a native package linked
+    /// in, built from its sdist (cached like CPython), written to
+    /// target/component/pycomponent-NAME.wasm, and its HTTP core module
+    /// pycomponent-NAME-http-core.wasm: `numpy`, or `pydantic`
+    /// (pydantic-core, for FastAPI apps).
     Component {
-        /// A component variant with native packages (`numpy`).
+        /// A component variant with native packages (`numpy`, `pydantic`).
         #[arg(long)]
         variant: Option<String>,
     },
@@ -93,6 +96,14 @@ enum Task {
     /// fresh instance with Lib/ mounted read-only, and write docs/REGRTEST.md.
     /// Fails when a failure is not listed or a listed one no longer happens.
     Regrtest,
+    /// Run numpy's own test suite (`pytest --pyargs numpy.<sub> -m "not
+    /// slow"`) inside the numpy variant of the component and natively with
+    /// numpy's wheel from PyPI, and write docs/NUMPY_TESTS.md. Fails when
+    /// fewer than 95% of the native passes pass in the component.
+    NumpyTests {
+        /// Subpackages to run (default: all of numpy_tests::SUBPACKAGES).
+        subpackages: Vec<String>,
+    },
     /// Set everything up, then run examples/hello.py in the component with
     /// the `pycomponent` CLI and print its output.
     Demo,
@@ -123,6 +134,7 @@ fn main() {
         Task::Bench { quick, .. } => {
             bench::run(if quick { bench::Effort::QUICK } else { bench::Effort::FULL })
         }
+        Task::NumpyTests { subpackages } => numpy_tests::run(&subpackages),
         Task::Demo => demo(),
         Task::Test => test(),
     };
@@ -192,9 +204,12 @@ pub fn build_cli() -> Result<()> {
 fn test() -> Result<()> {
     toolchain::ensure()?;
     component::build()?;
-    // The numpy variant (cached by its inputs, like CPython): the tests of
-    // host-tests/tests/all/native.rs and the CLI's run it.
-    component::build_variant(component::variant("numpy")?)?;
+    // The variants (cached by their inputs, like CPython): the tests of
+    // host-tests/tests/all/native.rs, the CLI's and the apps built on their
+    // HTTP cores (numpy, FastAPI) run them.
+    for variant in component::VARIANTS {
+        component::build_variant(*variant)?;
+    }
     // The guest and the fuzz targets are crates of their own, outside the
     // workspace: each is formatted and linted by name.
     for manifest in ["Cargo.toml", "component/Cargo.toml", "fuzz/Cargo.toml"] {

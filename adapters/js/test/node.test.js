@@ -302,6 +302,24 @@ describe('interpreter', () => {
     assert.equal(fromModule.eval('6 * 7'), 42);
     await assert.rejects(loadPython({ ...quiet, wasm: '/no/such/file.wasm' }), /ENOENT/);
   });
+
+  test('the numpy variant loads with the same API, in a worker too', async () => {
+    const py = await loadPython({ ...quiet, variant: 'numpy' });
+    assert.equal(py.eval("'numpy' in __import__('sys').modules"), false);
+    py.exec('import numpy as np');
+    assert.equal(py.eval('float(np.linalg.det(np.array([[1., 2.], [3., 4.]])).round(6))'), -2);
+    // Arrays cross as lists (tolist()) or bytes (tobytes()).
+    assert.deepEqual(py.eval('np.arange(6).reshape(2, 3).tolist()'), [[0, 1, 2], [3, 4, 5]]);
+    assert.deepEqual([...py.eval("np.array([1, 2], dtype='<u2').tobytes()")], [1, 0, 2, 0]);
+    const worker = await loadPythonWorker({ ...quiet, variant: 'numpy' });
+    try {
+      assert.equal(await worker.eval('int(__import__("numpy").arange(10).sum())'), 45);
+    } finally {
+      await worker.terminate();
+    }
+    await assert.rejects(loadPython({ ...quiet, variant: 'nosuch' }), /variant "nosuch" is not at/);
+    await assert.rejects(loadPython({ ...quiet, variant: '../x' }), TypeError);
+  });
 });
 
 describe('file system', () => {

@@ -52,16 +52,105 @@ impl AppSource {
     }
 }
 
+/// The custom section of an HTTP core module that lists the native
+/// packages linked into it, a `name version` line each; `cargo xtask
+/// component --variant` writes it.
+pub const NATIVE_PACKAGES_SECTION: &str = "pycomponent-native-packages";
+
+/// A native package linked into a core module: its requirement is met by
+/// the core instead of by a wheel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativePackage {
+    /// The project's name, normalized as PyPI does (`pydantic-core`).
+    pub name: String,
+    /// Its exact version.
+    pub version: String,
+}
+
+impl std::fmt::Display for NativePackage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.name, self.version)
+    }
+}
+
+/// The native packages linked into the core module `core` (none for the
+/// default one).
+pub fn native_packages(core: &[u8]) -> Result<Vec<NativePackage>, Error> {
+    let mut packages = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(core) {
+        let payload = payload.map_err(|e| Error::Build(format!("reading the HTTP core module: {e}")))?;
+        if let wasmparser::Payload::CustomSection(section) = payload
+            && section.name() == NATIVE_PACKAGES_SECTION
+        {
+            let text = std::str::from_utf8(section.data()).map_err(|_| {
+                Error::Build(format!("the core's {NATIVE_PACKAGES_SECTION} section is not UTF-8"))
+            })?;
+            for line in text.lines().filter(|line| !line.trim().is_empty()) {
+                let (name, version) = line.trim().split_once(' ').ok_or_else(|| {
+                    Error::Build(format!(
+                        "the core's {NATIVE_PACKAGES_SECTION} section has a bad line {line:?}"
+                    ))
+                })?;
+                packages.push(NativePackage { name: normalized_name(name), version: version.to_string() });
+            }
+        }
+    }
+    Ok(packages)
+}
+
+/// A project name as PyPI compares them: lower case, runs of `-`, `_` and
+/// `.` as one `-`.
+fn normalized_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
 /// Builds the app's component from `http_core` (the pre-initialized core
 /// module of world `http-app`). `progress` is told about each long step.
 /// The app's own output while it is imported (and its traceback, when the
 /// import fails) goes to this process's stderr.
 pub fn build(http_core: &[u8], source: &AppSource, progress: &mut dyn FnMut(&str)) -> Result<Vec<u8>, Error> {
+    build_on(&[http_core], source, progress)
+}
+
+/// Like [`build`], from the first of `cores` that carries every native
+/// package the requirements need (at the version they resolve to); with no
+/// such need, from the first. A requirement with native code that no core
+/// carries is refused by name, as [`build`] does.
+pub fn build_on(
+    cores: &[&[u8]],
+    source: &AppSource,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<u8>, Error> {
+    let Some(&first) = cores.first() else {
+        return Err(Error::InvalidInput("no HTTP core module to build the app from".into()));
+    };
     let stage = Stage::new()?;
     let entry = stage.add_app(&source.app)?;
+    let mut http_core = first;
     if let Some(requirements) = &source.requirements {
         progress(&format!("resolving {} with pip", requirements.display()));
-        let dropped = stage.add_requirements(requirements, source.drop_native_code)?;
+        let wheels = stage.download(requirements)?;
+        let offers: Vec<Vec<NativePackage>> =
+            cores.iter().map(|core| native_packages(core)).collect::<Result<_, _>>()?;
+        let (chosen, from_core) = choose_core(&wheels, &offers)?;
+        http_core = cores[chosen];
+        for wheel in &from_core {
+            if let Some(package) = wheel_package(wheel) {
+                progress(&format!("{package}: linked into the core, its wheel is not needed"));
+            }
+        }
+        let wheels: Vec<PathBuf> = wheels.into_iter().filter(|w| !from_core.contains(w)).collect();
+        let dropped = stage.add_wheels(wheels, source.drop_native_code, &offers[chosen])?;
         if !dropped.is_empty() {
             progress(&format!("left out native code: {}", dropped.join(", ")));
         }
@@ -152,11 +241,9 @@ impl Stage {
         Ok(name)
     }
 
-    /// Resolves the requirements with the host's pip into `site-packages/`,
-    /// accepting pure-Python wheels only, unless `drop_native_code`: then
-    /// native wheels are unpacked without their extension modules, whose
-    /// paths are returned.
-    fn add_requirements(&self, requirements: &Path, drop_native_code: bool) -> Result<Vec<String>, Error> {
+    /// Resolves the requirements with the host's pip to wheels (native
+    /// ones included: see [`Stage::add_wheels`]); returns their files.
+    fn download(&self, requirements: &Path) -> Result<Vec<PathBuf>, Error> {
         if !requirements.is_file() {
             return Err(Error::InvalidInput(format!("no requirements file at {}", requirements.display())));
         }
@@ -165,11 +252,12 @@ impl Stage {
         // 3.11. Native wheels are admitted here so that pip resolves as it
         // would for a native install (asked for pure wheels only, it
         // backtracks through every version of a package's dependents), and
-        // then refused below by name: the component cannot load native code.
+        // then taken from the core or refused by name in `add_wheels`.
         let download = pip()
             .args(["download", "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp"])
             .args(["--abi", "cp311", "--abi", "abi3", "--abi", "none"])
-            .args(["--platform", "manylinux2014_x86_64", "--platform", "any", "--dest"])
+            .args(MANYLINUX_PLATFORMS.iter().flat_map(|platform| ["--platform", platform]))
+            .args(["--platform", "any", "--dest"])
             .arg(&wheels)
             .arg("-r")
             .arg(requirements)
@@ -185,7 +273,19 @@ impl Stage {
                 stderr.trim_end()
             )));
         }
-        let mut files = wheel_files(&wheels)?;
+        wheel_files(&wheels)
+    }
+
+    /// Unpacks `files` into `site-packages/`, accepting pure-Python wheels
+    /// only, unless `drop_native_code`: then native wheels are unpacked
+    /// without their extension modules, whose paths are returned. `core`
+    /// names what the chosen core carries, for the refusal's message.
+    fn add_wheels(
+        &self,
+        mut files: Vec<PathBuf>,
+        drop_native_code: bool,
+        core: &[NativePackage],
+    ) -> Result<Vec<String>, Error> {
         // Many packages with native wheels publish a pure-Python one of the
         // same release too (charset-normalizer, which requests needs): that
         // one is taken instead.
@@ -217,10 +317,16 @@ impl Stage {
             .map(|f| f.file_name().unwrap_or_default().to_string_lossy().into_owned())
             .collect();
         if !native.is_empty() && !drop_native_code {
+            let carried = if core.is_empty() {
+                "none".to_string()
+            } else {
+                core.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            };
             return Err(Error::Build(format!(
                 "these wheels have native code, which the component cannot load (only py3-none-any \
-                 wheels can be used; --drop-native-code takes them without it, for packages that \
-                 fall back to pure Python): {}",
+                 wheels can be used, and the native packages linked into the HTTP core: {carried}; \
+                 --drop-native-code takes them without it, for packages that fall back to pure \
+                 Python): {}",
                 native.join(", ")
             )));
         }
@@ -261,6 +367,54 @@ fn wheel_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// The platforms pip resolves native wheels for, so that it picks the
+/// releases a native install on Linux would (numpy 2.4 publishes
+/// `manylinux_2_27`/`_2_28` wheels only); the wheels' code is never used.
+const MANYLINUX_PLATFORMS: &[&str] =
+    &["manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_24_x86_64", "manylinux2014_x86_64"];
+
+/// The core to build on, as an index into `offers` (what each core
+/// carries), and the wheels it stands in for: the native wheels of packages
+/// some core carries must all be carried by the chosen one, at the
+/// versions pip chose. Native wheels no core carries are left to
+/// [`Stage::add_wheels`].
+fn choose_core(wheels: &[PathBuf], offers: &[Vec<NativePackage>]) -> Result<(usize, Vec<PathBuf>), Error> {
+    let needed: Vec<(&PathBuf, NativePackage)> = wheels
+        .iter()
+        .filter(|wheel| !is_pure_wheel(wheel))
+        .filter_map(|wheel| Some((wheel, wheel_package(wheel)?)))
+        .filter(|(_, package)| offers.iter().flatten().any(|offered| offered.name == package.name))
+        .collect();
+    if needed.is_empty() {
+        return Ok((0, Vec::new()));
+    }
+    if let Some(chosen) =
+        offers.iter().position(|offer| needed.iter().all(|(_, package)| offer.contains(package)))
+    {
+        return Ok((chosen, needed.into_iter().map(|(wheel, _)| wheel.clone()).collect()));
+    }
+    let wanted: Vec<String> = needed.iter().map(|(_, package)| package.to_string()).collect();
+    let available: Vec<String> = offers
+        .iter()
+        .filter(|offer| !offer.is_empty())
+        .map(|offer| offer.iter().map(ToString::to_string).collect::<Vec<_>>().join(" + "))
+        .collect();
+    Err(Error::Build(format!(
+        "the requirements resolve to {} (native code), and no HTTP core given carries {}: the cores \
+         carry {} (pin the versions the cores carry, or build a core with them)",
+        wanted.join(", "),
+        if wanted.len() == 1 { "it" } else { "them all at those versions" },
+        available.join("; ")
+    )))
+}
+
+/// The project and version of a wheel, from its file name.
+fn wheel_package(wheel: &Path) -> Option<NativePackage> {
+    let stem = wheel.file_stem()?.to_str()?;
+    let mut parts = stem.split('-');
+    Some(NativePackage { name: normalized_name(parts.next()?), version: parts.next()?.to_string() })
 }
 
 /// `name==version` of a wheel, from its file name (`name-version-tags.whl`).
@@ -403,6 +557,35 @@ mod tests {
         assert!(!is_pure_wheel(Path::new("MarkupSafe-3.0.2-cp311-cp311-manylinux_2_17_x86_64.whl")));
         assert!(!is_pure_wheel(Path::new("pkg-1.0-cp311-abi3-any.whl")));
         assert!(!is_pure_wheel(Path::new("pkg-1.0.tar.gz")));
+    }
+
+    #[test]
+    fn the_core_that_carries_the_native_packages_is_chosen() {
+        let numpy = |version: &str| NativePackage { name: "numpy".into(), version: version.into() };
+        let wheels = |names: &[&str]| names.iter().map(PathBuf::from).collect::<Vec<_>>();
+        let offers = vec![Vec::new(), vec![numpy("2.4.6")]];
+        let numpy_wheel = "numpy-2.4.6-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl";
+        let pure = "six-1.16.0-py2.py3-none-any.whl";
+        // Nothing native: the first core.
+        assert_eq!(choose_core(&wheels(&[pure]), &offers).unwrap(), (0, Vec::new()));
+        // numpy: the core that has it, which stands in for its wheel.
+        assert_eq!(choose_core(&wheels(&[numpy_wheel, pure]), &offers).unwrap(), (1, wheels(&[numpy_wheel])));
+        // Another version: refused, naming both.
+        let old = "numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
+        let error = choose_core(&wheels(&[old]), &offers).unwrap_err().to_string();
+        assert!(error.contains("numpy 1.26.4") && error.contains("numpy 2.4.6"), "{error}");
+        // A native package no core has is left for the refusal by name.
+        let markupsafe = "MarkupSafe-3.0.2-cp311-cp311-manylinux_2_17_x86_64.whl";
+        assert_eq!(choose_core(&wheels(&[markupsafe]), &offers).unwrap(), (0, Vec::new()));
+    }
+
+    #[test]
+    fn project_names_are_normalized() {
+        assert_eq!(normalized_name("Pydantic_Core"), "pydantic-core");
+        assert_eq!(normalized_name("zope.interface"), "zope-interface");
+        assert_eq!(normalized_name("a__-b"), "a-b");
+        let package = wheel_package(Path::new("MarkupSafe-3.0.2-cp311-cp311-linux_x86_64.whl")).unwrap();
+        assert_eq!(package.to_string(), "markupsafe 3.0.2");
     }
 
     #[test]

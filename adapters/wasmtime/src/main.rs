@@ -51,8 +51,9 @@ enum Command {
     /// Starlette or FastAPI, or a WSGI one, e.g. Flask) or
     /// `handle(request)`. The app and its pure-Python requirements
     /// are imported while the component is built, so requests start with
-    /// them loaded. The result runs under `pycomponent serve`, `wasmtime
-    /// serve` and other wasi:http hosts.
+    /// them loaded; native requirements come from a core that carries them
+    /// (numpy, pydantic-core: see --http-core). The result runs under
+    /// `pycomponent serve`, `wasmtime serve` and other wasi:http hosts.
     Build {
         /// The app: a .py file or a package directory.
         app: PathBuf,
@@ -170,29 +171,62 @@ struct AppArgs {
     /// modules, for packages that fall back to pure Python (MarkupSafe).
     #[arg(long)]
     drop_native_code: bool,
-    /// The HTTP core module apps are built from. Default: the one built into
-    /// this binary, if any, else target/component/pycomponent-http-core.wasm.
-    #[arg(long, env = "PYCOMPONENT_HTTP_CORE")]
-    http_core: Option<PathBuf>,
+    /// The HTTP core module apps are built from; repeated, the first that
+    /// carries the native packages the requirements need (numpy's core,
+    /// `pycomponent-numpy-http-core.wasm`). Default: the one built into
+    /// this binary, if any, else target/component/pycomponent-http-core.wasm;
+    /// then the variants' cores in target/component.
+    #[arg(long, env = "PYCOMPONENT_HTTP_CORE", value_delimiter = ',')]
+    http_core: Vec<PathBuf>,
 }
 
+/// Where `cargo xtask component` writes the HTTP core modules.
+const CORE_DIR: &str = "target/component";
+
 impl AppArgs {
-    fn build(&self, app: &Path, requirements: Option<&Path>) -> Result<Vec<u8>, Error> {
-        let core = match (&self.http_core, EMBEDDED_HTTP_CORE) {
-            (Some(path), _) => {
-                std::fs::read(path).map_err(|source| Error::Io { path: path.clone(), source })?
-            }
-            (None, Some(bytes)) => bytes.to_vec(),
-            (None, None) => {
-                let path = Path::new("target/component/pycomponent-http-core.wasm");
-                std::fs::read(path).map_err(|_| {
-                    Error::InvalidInput(
-                        "no HTTP core module: pass --http-core, or build it with `cargo xtask component`"
-                            .into(),
-                    )
-                })?
-            }
+    /// The core modules to build from, in order of preference; the
+    /// variants' cores only `with_variants` (an app with requirements).
+    fn cores(&self, with_variants: bool) -> Result<Vec<Vec<u8>>, Error> {
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })
         };
+        if !self.http_core.is_empty() {
+            return self.http_core.iter().map(|path| read(path)).collect();
+        }
+        let dir = Path::new(CORE_DIR);
+        let mut cores = match EMBEDDED_HTTP_CORE {
+            Some(bytes) => vec![bytes.to_vec()],
+            None => vec![read(&dir.join("pycomponent-http-core.wasm")).map_err(|_| {
+                Error::InvalidInput(
+                    "no HTTP core module: pass --http-core, or build it with `cargo xtask component`".into(),
+                )
+            })?],
+        };
+        if !with_variants {
+            return Ok(cores);
+        }
+        // The variants' cores (`cargo xtask component --variant NAME`).
+        let mut variants: Vec<PathBuf> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                name.starts_with("pycomponent-")
+                    && name.ends_with("-http-core.wasm")
+                    && name != "pycomponent-http-core.wasm"
+            })
+            .collect();
+        variants.sort();
+        for path in variants {
+            cores.push(read(&path)?);
+        }
+        Ok(cores)
+    }
+
+    fn build(&self, app: &Path, requirements: Option<&Path>) -> Result<Vec<u8>, Error> {
+        let cores = self.cores(requirements.is_some())?;
+        let cores: Vec<&[u8]> = cores.iter().map(Vec::as_slice).collect();
         let source = pycomponent::app::AppSource {
             app: app.to_path_buf(),
             requirements: requirements.map(Path::to_path_buf),
@@ -200,7 +234,7 @@ impl AppArgs {
             drop_native_code: self.drop_native_code,
         };
         let started = std::time::Instant::now();
-        let component = pycomponent::app::build(&core, &source, &mut |step| {
+        let component = pycomponent::app::build_on(&cores, &source, &mut |step| {
             eprintln!("==> {step} [{:.1} s]", started.elapsed().as_secs_f64());
         })?;
         eprintln!(

@@ -368,6 +368,11 @@ fn zoneinfo_has_the_iana_database() {
         eval(&mut py, "len(available_timezones()) > 500 and 'America/New_York' in available_timezones()"),
         Value::Bool(true)
     );
+    // Its metadata answers importlib.metadata, as after `pip install tzdata`.
+    assert_eq!(
+        eval(&mut py, "__import__('importlib.metadata').metadata.distribution('tzdata').metadata['Name']"),
+        Value::from("tzdata")
+    );
     let err = py.eval("ZoneInfo('Mars/Olympus_Mons')").unwrap().result.unwrap_err();
     assert_eq!(err.type_name, "zoneinfo._common.ZoneInfoNotFoundError");
     // A fresh instance has it too (nothing of it is left to the first call).

@@ -327,6 +327,83 @@ fn requirements_come_from_pure_python_wheels_and_native_ones_are_named() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The HTTP core of a variant (`cargo xtask component --variant NAME`).
+fn variant_http_core(name: &str) -> Vec<u8> {
+    let path =
+        host_tests::workspace_root().join(format!("target/component/pycomponent-{name}-http-core.wasm"));
+    std::fs::read(&path).unwrap_or_else(|_| {
+        panic!("no {name} HTTP core at {}: run `cargo xtask component --variant {name}`", path.display())
+    })
+}
+
+fn numpy_http_core() -> Vec<u8> {
+    variant_http_core("numpy")
+}
+
+/// The FastAPI example, built from the lean core and the variants' ones:
+/// pydantic-core comes from the pydantic variant's.
+fn fastapi_app() -> &'static [u8] {
+    static CELL: OnceLock<Vec<u8>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let edge = host_tests::workspace_root().join("examples/edge");
+        let source = AppSource {
+            requirements: Some(edge.join("fastapi-requirements.txt")),
+            ..AppSource::new(edge.join("fastapi_app.py"))
+        };
+        let (lean, numpy, pydantic) = (http_core(), numpy_http_core(), variant_http_core("pydantic"));
+        pycomponent::app::build_on(&[&lean, &numpy, &pydantic], &source, &mut |step| {
+            eprintln!("build: {step}")
+        })
+        .expect("the FastAPI example builds")
+    })
+}
+
+#[test]
+fn the_fastapi_example_validates_and_answers_under_both_servers() {
+    let served = serve(fastapi_app(), quiet(ServeOptions::default()));
+    check_exchanges(served.addr, "fastapi_expected.json", "");
+    drop(served);
+
+    let dir = std::env::temp_dir().join(format!("pycomponent-fastapi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let component = dir.join("fastapi.wasm");
+    std::fs::write(&component, fastapi_app()).unwrap();
+    let server = WasmtimeServe::start(&component);
+    check_exchanges(server.addr, "fastapi_expected.json", "");
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_app_that_requires_numpy_is_built_on_the_core_that_carries_it() {
+    let dir = std::env::temp_dir().join(format!("pycomponent-numpy-app-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let app = dir.join("uses_numpy.py");
+    let source = "import importlib.metadata\nimport numpy as np\n\ndef handle(request):\n    \
+                  det = np.linalg.det(np.array([[1.0, 2.0], [3.0, 4.0]]))\n    \
+                  return f\"det {det:.1f}, numpy {importlib.metadata.version('numpy')}\"\n";
+    std::fs::write(&app, source).unwrap();
+    let (lean, numpy) = (http_core(), numpy_http_core());
+    let cores: [&[u8]; 2] = [&lean, &numpy];
+    let build_with = |requirements: &str, cores: &[&[u8]]| {
+        let file = dir.join("requirements.txt");
+        std::fs::write(&file, requirements).unwrap();
+        let source = AppSource { requirements: Some(file), ..AppSource::new(&app) };
+        pycomponent::app::build_on(cores, &source, &mut |step| eprintln!("build: {step}"))
+    };
+    let component = build_with("numpy\n", &cores).expect("the app builds on numpy's core");
+    let served = serve(&component, quiet(ServeOptions::default()));
+    assert_eq!(get(served.addr, "/").unwrap().text(), "det -2.0, numpy 2.4.6");
+
+    // The lean core alone: numpy's wheel is refused by name.
+    let error = build_with("numpy\n", &cores[..1]).expect_err("no core carries numpy").to_string();
+    assert!(error.contains("native code") && error.contains("numpy-2.4.6-cp311"), "{error}");
+    // A version the core does not carry: refused, naming both.
+    let error = build_with("numpy==2.3.5\n", &cores).expect_err("numpy 2.3.5 is not carried").to_string();
+    assert!(error.contains("numpy 2.3.5") && error.contains("numpy 2.4.6"), "{error}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn the_flask_example_runs_with_markupsafes_pure_python_fallback() {
     let edge = host_tests::workspace_root().join("examples/edge");

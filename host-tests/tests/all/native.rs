@@ -37,6 +37,11 @@ fn numpy_is_imported_at_run_time_not_before() {
     assert_eq!(eval(&mut py, "np.__version__"), Value::Str("2.4.6".into()));
     // Its extension modules are built-in modules under their dotted names.
     assert_eq!(eval(&mut py, "np._core._multiarray_umath.__spec__.origin"), Value::Str("built-in".into()));
+    // Its metadata is there, as after `pip install numpy`.
+    assert_eq!(
+        eval(&mut py, "__import__('importlib.metadata').metadata.version('numpy')"),
+        Value::Str("2.4.6".into())
+    );
 }
 
 #[test]

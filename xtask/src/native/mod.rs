@@ -38,12 +38,28 @@ const EXT_SUFFIX: &str = ".cpython-311-wasm32-wasi.so";
 /// A built package, as the guest build uses it.
 #[derive(Debug, Clone)]
 pub struct Built {
-    /// The archive of its extension modules' objects.
-    pub archive: PathBuf,
+    /// The archive of its extension modules' objects (a C build).
+    pub archive: Option<PathBuf>,
+    /// The crate the guest depends on (a pyo3 build).
+    pub rust_crate: Option<RustCrate>,
     /// Its Python files, laid out as pip installs them.
     pub site_packages: PathBuf,
+    /// The files of its install the recipe leaves out of the component
+    /// (tests, headers, stubs), laid out the same way.
+    pub excluded: PathBuf,
     /// (dotted module name, entry symbol) of every extension module.
     pub modules: Vec<(String, String)>,
+}
+
+/// A pyo3 crate, unpacked from its sdist, for the guest to depend on.
+#[derive(Debug, Clone)]
+pub struct RustCrate {
+    /// Its package name (the recipe's project name).
+    pub package: String,
+    /// Its library name, as `extern crate` names it.
+    pub lib: String,
+    /// Its directory (with Cargo.toml and Cargo.lock).
+    pub dir: PathBuf,
 }
 
 /// The entry symbol the guest registers for module `dotted`: `PyInit_` and
@@ -80,9 +96,20 @@ pub fn build(recipe: Recipe, cpython: &Artifacts) -> Result<Built> {
         .filter_map(|line| line.split_once(' '))
         .map(|(name, symbol)| (name.to_string(), symbol.to_string()))
         .collect();
+    let archive = entry.dir.join(archive_name(recipe));
+    let rust_crate = match recipe.build {
+        Build::Pyo3 { lib, .. } => Some(RustCrate {
+            package: recipe.project.to_string(),
+            lib: lib.to_string(),
+            dir: entry.dir.join(CRATE_DIR),
+        }),
+        Build::Meson { .. } => None,
+    };
     Ok(Built {
-        archive: entry.dir.join(archive_name(recipe)),
+        archive: archive.is_file().then_some(archive),
+        rust_crate,
         site_packages: entry.dir.join("site-packages"),
+        excluded: entry.dir.join("excluded"),
         modules,
     })
 }
@@ -111,6 +138,9 @@ fn cache_key(recipe: Recipe, cpython: &Artifacts) -> Result<cache::Key> {
 
 const MODULES_FILE: &str = "modules.txt";
 
+/// Where a pyo3 build keeps the crate, in its cache entry.
+const CRATE_DIR: &str = "crate";
+
 fn archive_name(recipe: Recipe) -> String {
     format!("libpycomponent_native_{}.a", recipe.project.replace('-', "_"))
 }
@@ -134,9 +164,61 @@ impl Builder<'_> {
         let staged = self.work.join("staged");
         fs::create_dir_all(&staged)?;
         match self.recipe.build {
-            Build::Meson { options } => self.build_meson(&source, &tools, options, &staged)?,
+            Build::Meson { options } => {
+                self.build_meson(&source, &tools, options, &staged)?;
+                self.write_dist_info(&source, &staged)?;
+                self.finish(&staged)
+            }
+            Build::Pyo3 { module, python_source, .. } => {
+                copy_tree(&source.join(python_source), &staged)?;
+                self.write_dist_info(&source, &staged)?;
+                let records = self.keep_files(&staged)?;
+                ensure!(
+                    records.is_empty(),
+                    "a pyo3 package's sdist holds built extension modules: {records:?}"
+                );
+                self.keep_crate(&source)?;
+                let last = module.rsplit('.').next().unwrap_or(module);
+                fs::write(self.out.join(MODULES_FILE), format!("{module} PyInit_{last}\n"))?;
+                Ok(())
+            }
         }
-        self.finish(&staged)
+    }
+
+    /// Moves the crate into the cache entry as a library only: a
+    /// dependency is built with every crate type it declares, and a
+    /// `cdylib` of its own cannot link (the C API is in the guest).
+    fn keep_crate(&self, source: &Path) -> Result<()> {
+        let dir = self.out.join(CRATE_DIR);
+        fs::rename(source, &dir).with_context(|| format!("moving the crate to {}", dir.display()))?;
+        let manifest = dir.join("Cargo.toml");
+        let text = fs::read_to_string(&manifest)?;
+        let library_only = text.replace("crate-type = [\"cdylib\", \"rlib\"]", "crate-type = [\"rlib\"]");
+        ensure!(
+            library_only.contains("crate-type = [\"rlib\"]"),
+            "{}: no `crate-type = [\"cdylib\", \"rlib\"]` to make a library of",
+            manifest.display()
+        );
+        fs::write(&manifest, library_only)?;
+        Ok(())
+    }
+
+    /// Writes the package's `.dist-info` into `staged` as an install from a
+    /// wheel has it (METADATA is the sdist's PKG-INFO), so that
+    /// `importlib.metadata.version()` finds it; a build backend that wrote
+    /// one already is left alone.
+    fn write_dist_info(&self, source: &Path, staged: &Path) -> Result<()> {
+        let recipe = self.recipe;
+        let dir = staged.join(format!("{}-{}.dist-info", recipe.project.replace('-', "_"), recipe.version));
+        if dir.exists() {
+            return Ok(());
+        }
+        let metadata = fs::read(source.join("PKG-INFO"))
+            .with_context(|| format!("reading PKG-INFO of the {} sdist", recipe.project))?;
+        fs::create_dir_all(&dir)?;
+        fs::write(dir.join("METADATA"), metadata)?;
+        fs::write(dir.join("INSTALLER"), "pycomponent\n")?;
+        Ok(())
     }
 
     fn step(&self, what: &str, log: &str) -> Result<Step> {
@@ -291,12 +373,38 @@ impl Builder<'_> {
         copy_tree(&site_packages, staged)
     }
 
+    /// Sorts the staged install: the files the recipe excludes go to
+    /// `excluded/` (excluded extension modules nowhere), the other files to
+    /// `site-packages/`; returns the extension modules' link records
+    /// (paths relative to `staged`).
+    fn keep_files(&self, staged: &Path) -> Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        collect_files(staged, staged, &mut files)?;
+        let mut records = Vec::new();
+        for rel in files {
+            let rel_text = rel.to_string_lossy();
+            let is_module = rel_text.ends_with(EXT_SUFFIX);
+            let to = if excluded(self.recipe.exclude, &rel_text) {
+                if is_module {
+                    continue;
+                }
+                self.out.join("excluded").join(&rel)
+            } else if is_module {
+                records.push(rel);
+                continue;
+            } else {
+                self.out.join("site-packages").join(&rel)
+            };
+            fs::create_dir_all(to.parent().unwrap_or(&self.out))?;
+            fs::copy(staged.join(&rel), &to)?;
+        }
+        Ok(records)
+    }
+
     /// Links every recorded module, archives the objects, and keeps the
     /// Python files the recipe does not exclude.
     fn finish(&self, staged: &Path) -> Result<()> {
-        let mut records = Vec::new();
-        collect_files(staged, staged, &mut records)?;
-        let site_packages = self.out.join("site-packages");
+        let records = self.keep_files(staged)?;
         let objects = self.work.join("objects");
         fs::create_dir_all(&objects)?;
         let mut modules = String::new();
@@ -304,15 +412,7 @@ impl Builder<'_> {
         let step = self.step("link each extension module into one object", "link.log")?;
         for rel in &records {
             let rel_text = rel.to_string_lossy();
-            if excluded(self.recipe.exclude, &rel_text) {
-                continue;
-            }
-            let Some(module_path) = rel_text.strip_suffix(EXT_SUFFIX) else {
-                let to = site_packages.join(rel);
-                fs::create_dir_all(to.parent().unwrap_or(&site_packages))?;
-                fs::copy(staged.join(rel), &to)?;
-                continue;
-            };
+            let module_path = rel_text.strip_suffix(EXT_SUFFIX).unwrap_or(&rel_text);
             let dotted = module_path.replace('/', ".");
             let object = objects.join(format!("{dotted}.o"));
             self.link_module(&step, &staged.join(rel), &dotted, &object)?;

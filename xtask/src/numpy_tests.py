@@ -1,0 +1,114 @@
+"""Compares numpy's test results in the component with the native ones and
+writes docs/NUMPY_TESTS.md.
+
+Usage: numpy_tests.py RESULTS_DIR REPORT SUBPACKAGE...
+
+RESULTS_DIR holds ``native/<sub>.xml`` and ``wasm/<sub>@<module>.xml``, one
+per test module (pytest's JUnit XML); a module without a readable file
+trapped the guest. Prints the share of natively passing tests that pass in the component
+and exits with 1 when it is under 95%.
+"""
+
+import collections
+import glob
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+GOAL = 0.95
+
+
+def outcomes(path, module=None):
+    """{test id: (outcome, first line of the message)} of one JUnit file.
+
+    Test ids are ``tests.test_x.Class::name`` as a subpackage's run names
+    them; a run of one ``module`` names classes relative to it."""
+    try:
+        tree = ET.parse(path)
+    except (OSError, ET.ParseError) as error:
+        return None, f"no results ({error})"
+    results = {}
+    for case in tree.iter("testcase"):
+        classname = case.get("classname") or ""
+        if module is not None and not classname.startswith(module):
+            classname = module + classname if classname.startswith(".") or not classname else module + "." + classname
+        test = f"{classname}::{case.get('name')}"
+        outcome, message = "passed", ""
+        for child in case:
+            if child.tag in ("failure", "error", "skipped"):
+                outcome = "failed" if child.tag != "skipped" else "skipped"
+                message = (child.get("message") or "").strip().splitlines()[:1]
+                message = message[0][:160] if message else ""
+                break
+        results[test] = (outcome, message)
+    return results, ""
+
+
+def modules(results_dir, sub):
+    """The test modules run for ``sub``: the runner writes one log line per
+    module, ``<sub>@<module>`` in ``wasm/modules.txt``."""
+    with open(f"{results_dir}/wasm/modules.txt") as listing:
+        return [line.split("@", 1)[1].strip() for line in listing if line.startswith(sub + "@")]
+
+
+def main(results_dir, report, *subpackages):
+    rows, lost, trapped = [], collections.defaultdict(list), collections.defaultdict(list)
+    total_native = total_kept = 0
+    for sub in subpackages:
+        native, why_native = outcomes(f"{results_dir}/native/{sub}.xml")
+        native = native or {}
+        passed_natively = {t for t, (o, _) in native.items() if o == "passed"}
+        wasm = {}
+        for module in modules(results_dir, sub):
+            results, _ = outcomes(f"{results_dir}/wasm/{sub}@{module}.xml", module[len(sub) + 1 :])
+            if results is None:
+                trapped[sub].append(module)
+            else:
+                wasm.update(results)
+        kept = {t for t in passed_natively if wasm.get(t, ("missing", ""))[0] == "passed"}
+        for test in sorted(passed_natively - kept):
+            outcome, message = wasm.get(test, ("not run", "its module trapped the guest or was not collected"))
+            lost[sub].append((test, outcome, message))
+        counts = collections.Counter(o for o, _ in wasm.values())
+        rows.append((sub, len(passed_natively), len(kept), counts["passed"], counts["failed"], counts["skipped"]))
+        total_native += len(passed_natively)
+        total_kept += len(kept)
+    share = total_kept / total_native if total_native else 0.0
+    lines = [
+        "# numpy's test suite in the component",
+        "",
+        "Written by `cargo xtask numpy-tests`: `pytest --pyargs numpy.<subpackage> -m \"not slow\"` inside",
+        "`pycomponent-numpy.wasm` (numpy 2.4.6 built from its sdist; its tests granted read-only at their",
+        "path; pytest and hypothesis from PyPI; a writable in-memory file system), and the same run natively",
+        "with numpy 2.4.6's wheel from PyPI on the build's native CPython 3.11.2.",
+        "",
+        f"**{total_kept} of the {total_native} tests that pass natively pass in the component "
+        f"({share:.1%}; goal {GOAL:.0%}).**",
+        "",
+        "| subpackage | pass natively | of those, pass in the component | component: passed / failed / skipped |",
+        "|---|---|---|---|",
+    ]
+    for sub, n, k, p, f, s in rows:
+        lines.append(f"| numpy.{sub} | {n} | {k} | {p} / {f} / {s} |")
+    lines += ["", "## Test modules whose run trapped the guest", ""]
+    for sub in subpackages:
+        for module in trapped[sub]:
+            lines.append(f"- `numpy.{module}` (its tests count as not passing)")
+    if not any(trapped.values()):
+        lines.append("None.")
+    lines += ["", "## Tests that pass natively but not in the component", ""]
+    for sub in subpackages:
+        if not lost[sub]:
+            continue
+        lines += [f"### numpy.{sub} ({len(lost[sub])})", ""]
+        for test, outcome, message in lost[sub]:
+            lines.append(f"- `{test}`: {outcome}" + (f": {message}" if message else ""))
+        lines.append("")
+    with open(report, "w") as out:
+        out.write("\n".join(lines).rstrip() + "\n")
+    print(f"numpy tests: {total_kept}/{total_native} of the native passes pass in the component ({share:.1%})")
+    return 0 if share >= GOAL else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

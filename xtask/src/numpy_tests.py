@@ -19,7 +19,8 @@ GOAL = 0.95
 
 
 def outcomes(path, module=None):
-    """{test id: (outcome, first line of the message)} of one JUnit file.
+    """{test id: (outcome, first line of the message)} of one JUnit file,
+    and why the module did not import ("" when it did).
 
     Test ids are ``tests.test_x.Class::name`` as a subpackage's run names
     them; a run of one ``module`` names classes relative to it."""
@@ -28,7 +29,14 @@ def outcomes(path, module=None):
     except (OSError, ET.ParseError) as error:
         return None, f"no results ({error})"
     results = {}
+    not_imported = ""
     for case in tree.iter("testcase"):
+        error = case.find("error")
+        if error is not None and error.get("message") == "collection failure":
+            # pytest's line for the exception, "E   ModuleNotFoundError: ...".
+            lines = [line[1:].strip() for line in (error.text or "").splitlines() if line.startswith("E ")]
+            not_imported = lines[-1][:160] if lines else "collection failure"
+            continue
         classname = case.get("classname") or ""
         if module is not None and not classname.startswith(module):
             classname = module + classname if classname.startswith(".") or not classname else module + "." + classname
@@ -41,7 +49,17 @@ def outcomes(path, module=None):
                 message = message[0][:160] if message else ""
                 break
         results[test] = (outcome, message)
-    return results, ""
+    return results, not_imported
+
+
+def module_of(test):
+    """The test module of a test id, relative to its subpackage:
+    ``tests.test_x`` of ``tests.test_x.Class::name``."""
+    parts = test.split("::", 1)[0].split(".")
+    for i, part in enumerate(parts):
+        if part.startswith("test_"):
+            return ".".join(parts[: i + 1])
+    return ".".join(parts)
 
 
 def modules(results_dir, sub):
@@ -58,16 +76,28 @@ def main(results_dir, report, *subpackages):
         native, why_native = outcomes(f"{results_dir}/native/{sub}.xml")
         native = native or {}
         passed_natively = {t for t, (o, _) in native.items() if o == "passed"}
-        wasm = {}
+        wasm, not_imported = {}, {}
         for module in modules(results_dir, sub):
-            results, _ = outcomes(f"{results_dir}/wasm/{sub}@{module}.xml", module[len(sub) + 1 :])
+            relative = module[len(sub) + 1 :]
+            results, why = outcomes(f"{results_dir}/wasm/{sub}@{module}.xml", relative)
             if results is None:
                 trapped[sub].append(module)
+                not_imported[relative] = "its module trapped the guest"
             else:
                 wasm.update(results)
+                if why:
+                    not_imported[relative] = f"its module did not import: {why}"
         kept = {t for t in passed_natively if wasm.get(t, ("missing", ""))[0] == "passed"}
         for test in sorted(passed_natively - kept):
-            outcome, message = wasm.get(test, ("not run", "its module trapped the guest or was not collected"))
+            if test in wasm:
+                outcome, message = wasm[test]
+            else:
+                outcome = "not run"
+                message = not_imported.get(
+                    module_of(test),
+                    "no test of this id in the component's run (a parameter id that differs on wasm32, "
+                    "where C long is 32 bits)",
+                )
             lost[sub].append((test, outcome, message))
         counts = collections.Counter(o for o, _ in wasm.values())
         rows.append((sub, len(passed_natively), len(kept), counts["passed"], counts["failed"], counts["skipped"]))

@@ -419,9 +419,7 @@ fn wheel_package(wheel: &Path) -> Option<NativePackage> {
 
 /// `name==version` of a wheel, from its file name (`name-version-tags.whl`).
 fn wheel_pin(wheel: &Path) -> Option<String> {
-    let stem = wheel.file_stem()?.to_str()?;
-    let mut parts = stem.split('-');
-    Some(format!("{}=={}", parts.next()?, parts.next()?))
+    wheel_package(wheel).map(|package| format!("{}=={}", package.name, package.version))
 }
 
 fn pip() -> Command {

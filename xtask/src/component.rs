@@ -195,6 +195,8 @@ pub struct Variant {
     pub name: &'static str,
     /// The native packages it carries.
     pub recipes: &'static [Recipe],
+    /// Carries CPython's `ctypes` too ([`native::ctypes`]).
+    pub ctypes: bool,
     /// Shipped in the npm package too (`loadPython({ variant })`), which
     /// takes only its main core module: jco's code for it must be the
     /// default component's (`cargo xtask js` checks it).
@@ -203,10 +205,17 @@ pub struct Variant {
 
 /// The variants `cargo xtask component --variant` builds.
 pub const VARIANTS: &[Variant] = &[
-    Variant { name: "numpy", recipes: &[recipes::NUMPY], in_js: true },
-    // For edge apps (FastAPI): its core module imports in another order,
-    // which jco's code for it reflects, so it is not in the npm package.
-    Variant { name: "pydantic", recipes: &[recipes::PYDANTIC_CORE], in_js: false },
+    // With ctypes, for `ndarray.ctypes` and `numpy.ctypeslib`.
+    Variant { name: "numpy", recipes: &[recipes::NUMPY], ctypes: true, in_js: true },
+    // For edge apps: FastAPI (pydantic-core), Flask and Jinja2 (MarkupSafe).
+    // Its core module imports in another order, which jco's code for it
+    // reflects, so it is not in the npm package.
+    Variant {
+        name: "pydantic",
+        recipes: &[recipes::PYDANTIC_CORE, recipes::MARKUPSAFE],
+        ctypes: false,
+        in_js: false,
+    },
 ];
 
 /// The variant named `name`, or an error listing the known ones.
@@ -239,8 +248,11 @@ pub const NATIVE_PACKAGES_SECTION: &str = "pycomponent-native-packages";
 /// or takes them from the cache; returns the component's path.
 pub fn build_variant(variant: Variant) -> Result<PathBuf> {
     let cpython = cpython::build(false)?;
-    let built: Vec<native::Built> =
+    let mut built: Vec<native::Built> =
         variant.recipes.iter().map(|recipe| native::build(*recipe, &cpython)).collect::<Result<_>>()?;
+    if variant.ctypes {
+        built.push(native::ctypes::build(&cpython)?);
+    }
     let mut key = cache::KeyBuilder::default();
     key.text("component", &cache_key(&cpython)?.hex);
     key.text("variant", variant.name);

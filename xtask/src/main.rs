@@ -90,6 +90,11 @@ enum Task {
         /// one run) and update their figures in results.json and the report.
         #[arg(long, conflicts_with = "report_only")]
         edge_only: bool,
+        /// Measure only numpy's variant (size, start-up, `import numpy`,
+        /// bench/numpy-workloads next to native numpy) and update its
+        /// figures in results.json and the report.
+        #[arg(long, conflicts_with_all = ["report_only", "edge_only"])]
+        numpy_only: bool,
     },
     /// Run the modules of CPython's own test suite listed in
     /// host-tests/regrtest/expected.txt inside the component, each in a
@@ -128,6 +133,9 @@ fn main() {
         Task::Js => js::build().map(drop),
         Task::Regrtest => regrtest(),
         Task::Bench { report_only: true, .. } => bench::report_only(),
+        Task::Bench { numpy_only: true, quick, .. } => {
+            bench::numpy_only(if quick { bench::Effort::QUICK } else { bench::Effort::FULL })
+        }
         Task::Bench { edge_only: true, quick, .. } => {
             bench::edge_only(if quick { bench::Effort::QUICK } else { bench::Effort::FULL })
         }

@@ -20,7 +20,8 @@ GOAL = 0.95
 
 def outcomes(path, module=None):
     """{test id: (outcome, first line of the message)} of one JUnit file,
-    and why the module did not import ("" when it did).
+    and why the module did not run (did not import, or skipped as a whole;
+    "" when it ran).
 
     Test ids are ``tests.test_x.Class::name`` as a subpackage's run names
     them; a run of one ``module`` names classes relative to it."""
@@ -35,7 +36,13 @@ def outcomes(path, module=None):
         if error is not None and error.get("message") == "collection failure":
             # pytest's line for the exception, "E   ModuleNotFoundError: ...".
             lines = [line[1:].strip() for line in (error.text or "").splitlines() if line.startswith("E ")]
-            not_imported = lines[-1][:160] if lines else "collection failure"
+            not_imported = "did not import: " + (lines[-1][:160] if lines else "collection failure")
+            continue
+        skipped = case.find("skipped")
+        if skipped is not None and skipped.get("message") == "collection skipped":
+            # A module-level pytest.skip: "(path, line, 'Skipped: reason')".
+            reason = (skipped.text or "").split(", ", 2)[-1].strip(" ()'\"")
+            not_imported = f"was skipped as a whole: {reason[:160]}"
             continue
         classname = case.get("classname") or ""
         if module is not None and not classname.startswith(module):
@@ -86,7 +93,7 @@ def main(results_dir, report, *subpackages):
             else:
                 wasm.update(results)
                 if why:
-                    not_imported[relative] = f"its module did not import: {why}"
+                    not_imported[relative] = f"its module {why}"
         kept = {t for t in passed_natively if wasm.get(t, ("missing", ""))[0] == "passed"}
         for test in sorted(passed_natively - kept):
             if test in wasm:
@@ -95,8 +102,8 @@ def main(results_dir, report, *subpackages):
                 outcome = "not run"
                 message = not_imported.get(
                     module_of(test),
-                    "no test of this id in the component's run (a parameter id that differs on wasm32, "
-                    "where C long is 32 bits)",
+                    "no test of this id in the component's run: numpy parametrizes it by the platform "
+                    "(wasm32's C long is 32 bits; this build has no SIMD targets)",
                 )
             lost[sub].append((test, outcome, message))
         counts = collections.Counter(o for o, _ in wasm.values())

@@ -3,10 +3,11 @@
 //! timing happens inside Python, by `bench/harness.py`, exactly as for native
 //! CPython, python.wasm, Node and Pyodide). A fresh instance per program.
 //!
-//! Run: `cargo run --release -p pycomponent --example workloads -- COMPONENT BENCH_DIR REPEAT [--no-timeout]`
+//! Run: `cargo run --release -p pycomponent --example workloads -- COMPONENT BENCH_DIR REPEAT [--no-timeout] [--set DIR]`
 //! (`cargo xtask bench` does). By default instances have a (generous)
 //! timeout, as untrusted code needs; `--no-timeout` measures the engine
-//! without interruption checks.
+//! without interruption checks. `--set` names another directory of
+//! programs in BENCH_DIR than `workloads` (`numpy-workloads`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,18 +17,25 @@ use pycomponent::{HostModules, Limits, Runtime, Value};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (component, bench_dir, repeat, timeout) = match args.as_slice() {
-        [c, b, r] => (c, b, r, Some(Duration::from_secs(600))),
-        [c, b, r, flag] if flag == "--no-timeout" => (c, b, r, None),
-        _ => bail!("usage: workloads COMPONENT BENCH_DIR REPEAT [--no-timeout]"),
-    };
+    let usage = "usage: workloads COMPONENT BENCH_DIR REPEAT [--no-timeout] [--set DIR]";
+    let [component, bench_dir, repeat, options @ ..] = args.as_slice() else { bail!(usage) };
+    let mut timeout = Some(Duration::from_secs(600));
+    let mut set = "workloads";
+    let mut options = options.iter();
+    while let Some(option) = options.next() {
+        match option.as_str() {
+            "--no-timeout" => timeout = None,
+            "--set" => set = options.next().context(usage)?,
+            _ => bail!(usage),
+        }
+    }
     let repeat: i64 = repeat.parse().context("REPEAT is a number")?;
     let bench_dir = PathBuf::from(bench_dir);
     let harness = std::fs::read_to_string(bench_dir.join("harness.py")).context("reading harness.py")?;
     let limits = Limits { memory_bytes: 1 << 30, timeout, ..Limits::default() };
     let runtime = Runtime::with_limits(Path::new(component), limits)?;
     let mut results = serde_json::Map::new();
-    for (name, source) in workloads(&bench_dir)? {
+    for (name, source) in workloads(&bench_dir.join(set))? {
         let mut py = runtime.instantiate(HostModules::new())?;
         py.add_module("pycomponent_harness", &harness, false)?.result.map_err(|e| anyhow::anyhow!("{e}"))?;
         let reply = py.call(
@@ -43,10 +51,10 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// `(name, source)` of every `bench/workloads/*.py`, by name.
-fn workloads(bench_dir: &Path) -> Result<Vec<(String, String)>> {
+/// `(name, source)` of every `*.py` in `dir`, by name.
+fn workloads(dir: &Path) -> Result<Vec<(String, String)>> {
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(bench_dir.join("workloads"))? {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "py") {
             let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();

@@ -414,7 +414,44 @@ fn the_flask_example_runs_with_markupsafes_pure_python_fallback() {
     };
     let component = build(&source).expect("the Flask example builds");
     let served = serve(&component, quiet(ServeOptions::default()));
-    let addr = served.addr;
+    check_flask_example(served.addr);
+}
+
+#[test]
+fn flask_and_jinja2_get_markupsafes_speedups_from_the_edge_core() {
+    let edge = host_tests::workspace_root().join("examples/edge");
+    let (lean, numpy, pydantic) = (http_core(), numpy_http_core(), variant_http_core("pydantic"));
+    let cores: [&[u8]; 3] = [&lean, &numpy, &pydantic];
+    let build_on = |source: &AppSource| {
+        pycomponent::app::build_on(&cores, source, &mut |step| eprintln!("build: {step}"))
+    };
+    // The example's pinned MarkupSafe 3.0.4 is the recipe's: no --drop-native-code.
+    let source = AppSource {
+        requirements: Some(edge.join("requirements.txt")),
+        ..AppSource::new(edge.join("flask_app.py"))
+    };
+    let component = build_on(&source).expect("the Flask example builds on the edge core");
+    let served = serve(&component, quiet(ServeOptions::default()));
+    check_flask_example(served.addr);
+    drop(served);
+
+    let dir = std::env::temp_dir().join(format!("pycomponent-markupsafe-app-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let app = dir.join("escapes.py");
+    let code = "import jinja2\nimport markupsafe._speedups as speedups\n\ndef handle(request):\n    \
+                page = jinja2.Template('{{ x }}', autoescape=True).render(x='<b>&')\n    \
+                return f'{page} {speedups.__spec__.origin}'\n";
+    std::fs::write(&app, code).unwrap();
+    std::fs::write(dir.join("requirements.txt"), "jinja2==3.1.6\nmarkupsafe==3.0.4\n").unwrap();
+    let source = AppSource { requirements: Some(dir.join("requirements.txt")), ..AppSource::new(&app) };
+    let component = build_on(&source).expect("a Jinja2 app builds on the edge core");
+    let served = serve(&component, quiet(ServeOptions::default()));
+    assert_eq!(get(served.addr, "/").unwrap().text(), "&lt;b&gt;&amp; built-in");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The Flask example's answers (examples/edge/flask_app.py).
+fn check_flask_example(addr: SocketAddr) {
     let index = get(addr, "/").unwrap();
     assert_eq!(
         (index.status, index.text().as_str()),

@@ -99,3 +99,107 @@ fn each_instance_gets_its_own_random_state() {
     let seeded = "__import__('numpy').random.default_rng(7).integers(0, 1000, 3).tolist()";
     assert_eq!(eval(&mut a, seeded), eval(&mut b, seeded));
 }
+
+// ctypes (`xtask/src/native/ctypes.rs`): data types, calls through libffi's
+// interface compiled per wasm signature, callbacks, and its limits.
+
+#[test]
+fn ctypes_structures_arrays_pointers_and_casts_work() {
+    let mut py = instance();
+    run(
+        &mut py,
+        "import ctypes\n\
+         class Point(ctypes.Structure):\n    _fields_ = [('x', ctypes.c_int16), ('y', ctypes.c_double)]\n\
+         p = Point(3, 2.5)\n\
+         arr = (ctypes.c_int32 * 4)(1, 2, 3, 4)\n\
+         ptr = ctypes.cast(arr, ctypes.POINTER(ctypes.c_int32))\n\
+         buf = ctypes.create_string_buffer(b'hello', 8)\n\
+         ctypes.memmove(buf, b'HE', 2)\n\
+         ctypes.memset(ctypes.byref(buf, 5), ord('!'), 1)",
+    );
+    let checks = [
+        "ctypes.sizeof(Point) == 16 and ctypes.alignment(Point) == 8",
+        "(p.x, p.y) == (3, 2.5)",
+        "ptr[2] == 3 and list(arr) == [1, 2, 3, 4]",
+        "buf.value == b'HEllo!'",
+        "ctypes.string_at(buf, 3) == b'HEl'",
+        "ctypes.sizeof(ctypes.c_long) == 4 and ctypes.sizeof(ctypes.c_void_p) == 4",
+        "bytes(memoryview(Point.from_buffer_copy(bytes(p)))) == bytes(p)",
+    ];
+    for check in checks {
+        assert_eq!(eval(&mut py, check), Value::Bool(true), "{check}");
+    }
+}
+
+#[test]
+fn ctypes_callbacks_are_called_with_their_c_signature() {
+    let mut py = instance();
+    run(
+        &mut py,
+        "import ctypes\n\
+         add = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int8, ctypes.c_double, ctypes.c_int64)(\n\
+         \x20   lambda a, b, c: a + int(b) + c)\n\
+         half = ctypes.CFUNCTYPE(ctypes.c_float, ctypes.c_float)(lambda x: x / 2)\n\
+         class Pair(ctypes.Structure):\n    _fields_ = [('a', ctypes.c_int), ('b', ctypes.c_int)]\n\
+         join = ctypes.CFUNCTYPE(ctypes.c_int, Pair)(lambda p: p.a * 10 + p.b)",
+    );
+    // Each call goes from ffi_call through a trampoline back into Python.
+    assert_eq!(eval(&mut py, "add(-3, 4.5, 1 << 40)"), Value::Int((1 << 40) + 1));
+    assert_eq!(eval(&mut py, "half(3.0)"), Value::Float(1.5));
+    // A struct argument is passed as a pointer to a copy.
+    assert_eq!(eval(&mut py, "join(Pair(1, 2))"), Value::Int(12));
+    // An exception in a callback is reported, the call returns a zero result.
+    run(&mut py, "bad = ctypes.CFUNCTYPE(ctypes.c_int)(lambda: 1 / 0)");
+    assert_eq!(eval(&mut py, "bad()"), Value::Int(0));
+}
+
+#[test]
+fn ctypes_limits_are_python_exceptions() {
+    let mut py = instance();
+    run(&mut py, "import ctypes\nproto = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)");
+    // Eight live callbacks per C signature with a double (32 for pointers
+    // and ints only); one more is refused, a freed one's place is taken again.
+    run(&mut py, "live = [proto(lambda x, i=i: x + i) for i in range(8)]");
+    let reply = py.run("proto(lambda x: x)").expect("no trap");
+    assert_eq!(reply.result.expect_err("no trampoline is free").type_name, "RuntimeError");
+    run(&mut py, "del live[3]\nagain = proto(lambda x: -x)");
+    assert_eq!(eval(&mut py, "again(5) + live[0](1)"), Value::Float(-4.0));
+    run(&mut py, "ints = [ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)(lambda p: 0) for _ in range(32)]");
+    let reply = py.run("ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)(lambda p: 0)").expect("no trap");
+    assert_eq!(reply.result.expect_err("no trampoline is free").type_name, "RuntimeError");
+    // Callbacks with more than three parameters (six pointers or ints) are not compiled.
+    let reply = py.run("ctypes.CFUNCTYPE(None, *[ctypes.c_double] * 4)(lambda *a: None)").expect("no trap");
+    assert_eq!(reply.result.expect_err("no such trampoline").type_name, "RuntimeError");
+    // Nothing to load, no C symbol to find, with the reason.
+    let reply = py.run("ctypes.CDLL('libm.so.6')").expect("no trap");
+    let error = reply.result.expect_err("no dynamic loader");
+    assert_eq!(error.type_name, "OSError");
+    assert!(error.message.contains("no dynamic loader"), "{}", error.message);
+    let reply = py.eval("ctypes.pythonapi.Py_IncRef").expect("no trap");
+    assert_eq!(reply.result.expect_err("no symbol table").type_name, "AttributeError");
+}
+
+#[test]
+fn ctypes_memory_errors_end_the_instance_not_the_host() {
+    // ctypes reads and writes the instance's own memory without checks, as
+    // natively; WebAssembly keeps it inside that memory, and an address
+    // beyond it or a call through a bad function pointer is a trap.
+    for code in [
+        "import ctypes\nctypes.string_at(0xfffffff0, 64)",
+        "import ctypes\nctypes.CFUNCTYPE(ctypes.c_int)(0x7fffffff)()",
+    ] {
+        let mut py = instance();
+        assert!(py.run(code).is_err(), "{code} traps");
+    }
+    let mut py = instance();
+    run(&mut py, "import numpy as np, ctypes");
+    // numpy's ctypes interface over the same memory.
+    run(
+        &mut py,
+        "a = np.arange(6, dtype=np.int32)\n\
+         p = a.ctypes.data_as(ctypes.POINTER(ctypes.c_int32))\n\
+         p[1] = 42\n\
+         b = np.ctypeslib.as_array(p, shape=(6,))",
+    );
+    assert_eq!(eval(&mut py, "bool(a[1] == 42 and b[5] == 5)"), Value::Bool(true));
+}

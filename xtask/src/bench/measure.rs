@@ -50,10 +50,15 @@ impl Workload {
 /// Results of one runtime, by program name.
 pub type Workloads = BTreeMap<String, Workload>;
 
-/// The workload program names (`bench/workloads/*.py`), sorted.
-pub fn workload_names(bench_dir: &Path) -> Result<Vec<String>> {
+/// The programs of the standard workload set (`bench/workloads`).
+pub const WORKLOADS: &str = "workloads";
+/// numpy's programs, for its variant (`bench/numpy-workloads`).
+pub const NUMPY_WORKLOADS: &str = "numpy-workloads";
+
+/// The program names of workload set `set` (`bench/<set>/*.py`), sorted.
+pub fn workload_names(bench_dir: &Path, set: &str) -> Result<Vec<String>> {
     let mut names = Vec::new();
-    for entry in std::fs::read_dir(bench_dir.join("workloads")).context("reading bench/workloads")? {
+    for entry in std::fs::read_dir(bench_dir.join(set)).with_context(|| format!("reading bench/{set}"))? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "py") {
             names.push(path.file_stem().unwrap_or_default().to_string_lossy().into_owned());
@@ -94,12 +99,13 @@ pub fn workloads_by_command(
     guest_bench_dir: &str,
     repeat: usize,
     label: &str,
+    set: &str,
 ) -> Result<Workloads> {
     let mut results = Workloads::new();
-    for name in workload_names(bench_dir)? {
+    for name in workload_names(bench_dir, set)? {
         let mut cmd = make();
         cmd.arg(format!("{guest_bench_dir}/harness.py"))
-            .arg(format!("{guest_bench_dir}/workloads/{name}.py"))
+            .arg(format!("{guest_bench_dir}/{set}/{name}.py"))
             .arg(repeat.to_string());
         let result = match shell::output(&mut cmd) {
             Ok(text) => match serde_json::from_str::<serde_json::Value>(text.trim()) {
@@ -127,19 +133,21 @@ pub fn cargo_example(name: &str, args: &[&std::ffi::OsStr]) -> Result<serde_json
     serde_json::from_str(text.trim()).with_context(|| format!("example {name} printed no JSON: {text}"))
 }
 
-/// The workloads inside the component, through the Rust library; with the
-/// default timeout checks, or without (`timeout: false`).
+/// The workloads of set `set` inside the component, through the Rust
+/// library; with the default timeout checks, or without (`timeout: false`).
 pub fn component_workloads(
     component: &Path,
     bench_dir: &Path,
     repeat: usize,
     timeout: bool,
+    set: &str,
 ) -> Result<Workloads> {
     let repeat = repeat.to_string();
     let mut args = vec![component.as_os_str(), bench_dir.as_os_str(), repeat.as_ref()];
     if !timeout {
         args.push("--no-timeout".as_ref());
     }
+    args.extend([std::ffi::OsStr::new("--set"), std::ffi::OsStr::new(set)]);
     Ok(parse_workloads(&cargo_example("workloads", &args)?))
 }
 

@@ -7,6 +7,7 @@
 mod chart;
 mod edge;
 mod measure;
+mod numpy;
 mod report;
 mod stats;
 
@@ -76,6 +77,9 @@ pub struct Results {
     /// The relay app (one upstream request per request) under load, by server.
     #[serde(default)]
     pub http_upstream: BTreeMap<String, edge::HttpLoad>,
+    /// numpy's variant next to the default component and native numpy.
+    #[serde(default)]
+    pub numpy: Option<numpy::NumpyFigures>,
 }
 
 /// The runtimes of the workload table, in report order, with their labels.
@@ -135,15 +139,16 @@ pub fn run(effort: Effort) -> Result<()> {
             &bench_dir.to_string_lossy(),
             effort.repeat,
             "native",
+            measure::WORKLOADS,
         )?,
     );
     workloads.insert(
         "component".into(),
-        measure::component_workloads(&component, &bench_dir, effort.repeat, true)?,
+        measure::component_workloads(&component, &bench_dir, effort.repeat, true, measure::WORKLOADS)?,
     );
     workloads.insert(
         "component, no timeout".into(),
-        measure::component_workloads(&component, &bench_dir, effort.repeat, false)?,
+        measure::component_workloads(&component, &bench_dir, effort.repeat, false, measure::WORKLOADS)?,
     );
     workloads.insert(
         "python.wasm".into(),
@@ -166,6 +171,7 @@ pub fn run(effort: Effort) -> Result<()> {
             "/bench",
             effort.repeat,
             "python.wasm",
+            measure::WORKLOADS,
         )?,
     );
     let (node, pyodide) = measure::node_workloads(&js_dir, effort.repeat)?;
@@ -209,6 +215,7 @@ pub fn run(effort: Effort) -> Result<()> {
     let tools = edge::Tools { cli: &cli, wasmtime_cli: &wasmtime_cli, native_python: &native };
     let http = edge::measure_hello(&tools, effort.http_seconds)?;
     let http_upstream = edge::measure_relay(&tools, effort.http_seconds)?;
+    let numpy = numpy::measure(effort, &native)?;
 
     let results = Results {
         date: shell::output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))?.trim().to_string(),
@@ -224,6 +231,7 @@ pub fn run(effort: Effort) -> Result<()> {
         node_proxies,
         http,
         http_upstream,
+        numpy: Some(numpy),
     };
     let out = root.join("docs/benchmarks");
     fs::create_dir_all(&out)?;
@@ -250,6 +258,21 @@ pub fn edge_only(effort: Effort) -> Result<()> {
     let tools = edge::Tools { cli: &cli, wasmtime_cli: &wasmtime_cli, native_python: &native };
     results.http = edge::measure_hello(&tools, effort.http_seconds)?;
     results.http_upstream = edge::measure_relay(&tools, effort.http_seconds)?;
+    fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")?;
+    write_report(&results)
+}
+
+/// Measures numpy's variant alone and puts its figures into
+/// docs/benchmarks/results.json, keeping the others; then renders the
+/// report again.
+pub fn numpy_only(effort: Effort) -> Result<()> {
+    toolchain::ensure()?;
+    let cpython = cpython::build(false)?;
+    let path = workspace_root().join("docs/benchmarks/results.json");
+    let text = fs::read_to_string(&path)
+        .with_context(|| format!("reading {} (run `cargo xtask bench` first)", path.display()))?;
+    let mut results: Results = serde_json::from_str(&text).context("parsing results.json")?;
+    results.numpy = Some(numpy::measure(effort, &cpython.dir.join("native/bin/python3.11"))?);
     fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")?;
     write_report(&results)
 }

@@ -75,6 +75,7 @@ pub fn markdown(r: &Results, notes: &str) -> String {
     library(w, r);
     workloads(w, r);
     memory_and_size(w, r);
+    numpy_section(w, r);
     let _ = writeln!(w, "{}", notes.trim_end());
     out
 }
@@ -369,4 +370,51 @@ fn load_rows(w: &mut String, loads: &BTreeMap<String, super::edge::HttpLoad>) {
             );
         }
     }
+}
+
+fn numpy_section(w: &mut String, r: &Results) {
+    let Some(n) = &r.numpy else {
+        return;
+    };
+    let _ = writeln!(
+        w,
+        "## numpy's variant\n\n`pycomponent-numpy.wasm` (numpy {} built from its sdist, no BLAS; docs/NATIVE.md) \
+         next to the default component, and next to numpy {}'s wheel from PyPI (OpenBLAS) on the native CPython \
+         of the same source.\n\n| artifact | raw | gzip -9 | brotli -q 11 |\n|---|---|---|---|",
+        n.version, n.version
+    );
+    for (label, (raw, gz, br)) in &n.sizes {
+        let _ = writeln!(w, "| {label} | {} | {} | {} |", mb(*raw), mb(*gz), mb(*br));
+    }
+    let _ = writeln!(
+        w,
+        "\nFresh instances through the Rust library (`instances` example; the component compiled once), and \
+         `import numpy` timed inside fresh native processes. Median (min–max):\n\n| figure | time |\n|---|---|"
+    );
+    for (label, s) in &n.startup {
+        let _ = writeln!(w, "| {label} | {} |", ms(s));
+    }
+    let _ = writeln!(
+        w,
+        "\nThe programs of `bench/numpy-workloads`, timed inside Python by `bench/harness.py` as above. Median \
+         per call:\n\n| program | {} | ratio |\n|---|---|---|---|",
+        super::numpy::NUMPY_RUNTIMES.join(" | ")
+    );
+    let (Some(native), Some(variant)) = (n.workloads.get("native numpy"), n.workloads.get("numpy variant"))
+    else {
+        return;
+    };
+    for (name, base) in native {
+        let cell = |w: Option<&Workload>| match w {
+            Some(Workload::Ran { seconds, .. }) => format!("{:.2} ms", seconds.median * 1e3),
+            Some(Workload::Failed { error }) => format!("failed: {error}"),
+            None => "–".to_string(),
+        };
+        let ratio = match (base.median(), variant.get(name).and_then(Workload::median)) {
+            (Some(b), Some(v)) => format!("{:.1}×", v / b),
+            _ => "–".to_string(),
+        };
+        let _ = writeln!(w, "| {name} | {} | {} | {ratio} |", cell(Some(base)), cell(variant.get(name)));
+    }
+    let _ = writeln!(w);
 }

@@ -4,7 +4,7 @@
 //! and a site-packages tree of its Python files, cached by a hash of the
 //! inputs.
 //!
-//! The route: the package's own build (meson) runs
+//! The route for a meson project: the package's own build runs
 //! with a compiler wrapper that compiles to LLVM bitcode (`-flto`) and, where
 //! the build links an extension module (`-shared`), records the module's
 //! inputs instead (`xtask/native/record_link.py`). Each recorded module is
@@ -12,8 +12,12 @@
 //! its dotted name, internalized so that nothing else stays public (numpy's
 //! modules define the same helpers many times over), and compiled to one
 //! wasm object. The guest registers every entry function in CPython's
-//! inittab under the module's dotted name (component/build.rs).
+//! inittab under the module's dotted name (component/build.rs). A project
+//! whose extension modules are a list of C files ([`Build::Extensions`])
+//! has them compiled to bitcode directly and linked the same way; a pyo3
+//! crate is linked with the guest by cargo instead.
 
+pub mod ctypes;
 pub mod recipes;
 
 use std::fmt::Write as _;
@@ -103,7 +107,7 @@ pub fn build(recipe: Recipe, cpython: &Artifacts) -> Result<Built> {
             lib: lib.to_string(),
             dir: entry.dir.join(CRATE_DIR),
         }),
-        Build::Meson { .. } => None,
+        Build::Meson { .. } | Build::Extensions { .. } => None,
     };
     Ok(Built {
         archive: archive.is_file().then_some(archive),
@@ -168,6 +172,39 @@ impl Builder<'_> {
                 self.build_meson(&source, &tools, options, &staged)?;
                 self.write_dist_info(&source, &staged)?;
                 self.finish(&staged)
+            }
+            Build::Extensions { modules, python_source } => {
+                copy_tree(&source.join(python_source), &staged)?;
+                self.write_dist_info(&source, &staged)?;
+                let records = self.keep_files(&staged)?;
+                ensure!(records.is_empty(), "the sdist holds built extension modules: {records:?}");
+                let step = self.step("compile each extension module to bitcode", "compile.log")?;
+                let mut linked = Vec::new();
+                for (dotted, sources) in modules {
+                    let dir = self.work.join("bitcode").join(dotted);
+                    fs::create_dir_all(&dir)?;
+                    let mut inputs = Vec::new();
+                    for (n, file) in sources.iter().enumerate() {
+                        let object = dir.join(format!("{n}.o"));
+                        step.run(
+                            self.cc
+                                .command()
+                                .args(["-O2", "-c"])
+                                .args(Self::c_flags())
+                                .arg("-I")
+                                .arg(
+                                    self.cpython.dir.join(format!("wasm/include/python{PYTHON_MAJOR_MINOR}")),
+                                )
+                                .arg(source.join(file))
+                                .arg("-o")
+                                .arg(&object),
+                        )?;
+                        inputs.push(object.to_string_lossy().into_owned());
+                    }
+                    linked.push((dotted.to_string(), inputs));
+                }
+                step.finish();
+                self.link_all(&linked)
             }
             Build::Pyo3 { module, python_source, .. } => {
                 copy_tree(&source.join(python_source), &staged)?;
@@ -245,6 +282,20 @@ impl Builder<'_> {
         let stem = recipe.sdist.trim_end_matches(".tar.gz");
         let root = self.work.join(stem);
         ensure!(root.is_dir(), "{} did not unpack into {stem}/", recipe.sdist);
+        if !recipe.patches.is_empty() {
+            let step = self.step("patch the source for wasm32", "patch.log")?;
+            for patch in recipe.patches {
+                // git applies a patch outside a repository too, and is on
+                // every machine that has the clone.
+                step.run(
+                    Command::new("git")
+                        .args(["apply", "--verbose"])
+                        .arg(xtask_dir().join("native/patches").join(patch))
+                        .current_dir(&root),
+                )?;
+            }
+            step.finish();
+        }
         Ok(root)
     }
 
@@ -405,21 +456,30 @@ impl Builder<'_> {
     /// Python files the recipe does not exclude.
     fn finish(&self, staged: &Path) -> Result<()> {
         let records = self.keep_files(staged)?;
-        let objects = self.work.join("objects");
-        fs::create_dir_all(&objects)?;
-        let mut modules = String::new();
-        let mut object_files = Vec::new();
-        let step = self.step("link each extension module into one object", "link.log")?;
+        let mut modules = Vec::new();
         for rel in &records {
             let rel_text = rel.to_string_lossy();
             let module_path = rel_text.strip_suffix(EXT_SUFFIX).unwrap_or(&rel_text);
-            let dotted = module_path.replace('/', ".");
+            modules.push((module_path.replace('/', "."), recorded_inputs(&staged.join(rel))?));
+        }
+        self.link_all(&modules)
+    }
+
+    /// Links each module (dotted name, bitcode inputs) into one object,
+    /// archives them and writes the modules' list.
+    fn link_all(&self, modules: &[(String, Vec<String>)]) -> Result<()> {
+        ensure!(!modules.is_empty(), "the build made no extension module");
+        let objects = self.work.join("objects");
+        fs::create_dir_all(&objects)?;
+        let mut listing = String::new();
+        let mut object_files = Vec::new();
+        let step = self.step("link each extension module into one object", "link.log")?;
+        for (dotted, inputs) in modules {
             let object = objects.join(format!("{dotted}.o"));
-            self.link_module(&step, &staged.join(rel), &dotted, &object)?;
-            let _ = writeln!(modules, "{dotted} {}", entry_symbol(&dotted));
+            self.link_module(&step, inputs, dotted, &object)?;
+            let _ = writeln!(listing, "{dotted} {}", entry_symbol(dotted));
             object_files.push(object);
         }
-        ensure!(!object_files.is_empty(), "the build recorded no extension module");
         step.run(
             Command::new(self.cc.ar())
                 .arg("rcs")
@@ -427,23 +487,14 @@ impl Builder<'_> {
                 .args(&object_files),
         )?;
         step.finish();
-        fs::write(self.out.join(MODULES_FILE), modules)?;
+        fs::write(self.out.join(MODULES_FILE), listing)?;
         Ok(())
     }
 
-    /// Links the inputs recorded in `record` with an entry function named
+    /// Links `inputs` (bitcode) with an entry function named
     /// [`entry_symbol`] that calls the module's own `PyInit_<last part>`,
     /// keeps only that entry public and compiles the result to `object`.
-    fn link_module(&self, step: &Step, record: &Path, dotted: &str, object: &Path) -> Result<()> {
-        let text = fs::read_to_string(record).with_context(|| format!("reading {}", record.display()))?;
-        let recorded: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a link record", record.display()))?;
-        let inputs: Vec<&str> = recorded["inputs"]
-            .as_array()
-            .context("a link record without inputs")?
-            .iter()
-            .filter_map(|v| v.as_str())
-            .collect();
+    fn link_module(&self, step: &Step, inputs: &[String], dotted: &str, object: &Path) -> Result<()> {
         let last = dotted.rsplit('.').next().unwrap_or(dotted);
         let entry = entry_symbol(dotted);
         let scratch = self.work.join("link").join(dotted);
@@ -460,11 +511,7 @@ impl Builder<'_> {
         step.run(self.cc.command().args(["-flto", "-O2", "-c"]).arg(&shim).arg("-o").arg(&shim_bc))?;
         let linked = scratch.join("linked.bc");
         step.run(
-            Command::new(format!("llvm-link-{LLVM_MAJOR}"))
-                .arg("-o")
-                .arg(&linked)
-                .arg(&shim_bc)
-                .args(&inputs),
+            Command::new(format!("llvm-link-{LLVM_MAJOR}")).arg("-o").arg(&linked).arg(&shim_bc).args(inputs),
         )?;
         let internal = scratch.join("internal.bc");
         step.run(
@@ -478,6 +525,19 @@ impl Builder<'_> {
         step.run(self.cc.command().args(["-O2", "-c"]).arg(&internal).arg("-o").arg(object))?;
         Ok(())
     }
+}
+
+/// The inputs of an extension module's link, as `record_link.py` recorded them.
+fn recorded_inputs(record: &Path) -> Result<Vec<String>> {
+    let text = fs::read_to_string(record).with_context(|| format!("reading {}", record.display()))?;
+    let recorded: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a link record", record.display()))?;
+    Ok(recorded["inputs"]
+        .as_array()
+        .context("a link record without inputs")?
+        .iter()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect())
 }
 
 /// The `site-packages` (or `dist-packages`) directory of an install tree.

@@ -15,6 +15,9 @@ pub struct Recipe {
     pub sdist: &'static str,
     /// Its SHA-256.
     pub sha256: &'static str,
+    /// Fixes to its source for wasm32 (files in `xtask/native/patches`),
+    /// applied in order to the unpacked sdist before the build.
+    pub patches: &'static [&'static str],
     /// How its extension modules are built.
     pub build: Build,
     /// Files of the installed package the component leaves out, as paths
@@ -28,6 +31,16 @@ pub struct Recipe {
 /// How a recipe builds its package.
 #[derive(Debug, Clone, Copy)]
 pub enum Build {
+    /// C extension modules from listed sources (a setuptools project whose
+    /// `setup.py` only declares them): each module's sources compiled with
+    /// CPython's headers and linked into one module, the Python package
+    /// copied from the sdist.
+    Extensions {
+        /// (dotted module name, its C sources relative to the sdist's root).
+        modules: &'static [(&'static str, &'static [&'static str])],
+        /// The directory of the sdist that holds the Python packages.
+        python_source: &'static str,
+    },
     /// A meson-python project: configured with the cross file for
     /// wasm32-wasi and these `-D` options, compiled with ninja and installed
     /// (extension modules as link records).
@@ -54,12 +67,28 @@ pub const PYDANTIC_CORE: Recipe = Recipe {
     version: "2.50.5",
     sdist: "pydantic_core-2.50.5.tar.gz",
     sha256: "1e740886083ff95530d694e6a3f09ed914bcf92a496d16acd307c6c3484fc36d",
+    patches: &[],
     build: Build::Pyo3 {
         lib: "_pydantic_core",
         module: "pydantic_core._pydantic_core",
         python_source: "python",
     },
     exclude: &["*.pyi"],
+};
+
+/// MarkupSafe 3.0.4 with its C speedups (`markupsafe._speedups`), which
+/// Jinja2 (Flask) escapes with.
+pub const MARKUPSAFE: Recipe = Recipe {
+    project: "markupsafe",
+    version: "3.0.4",
+    sdist: "markupsafe-3.0.4.tar.gz",
+    sha256: "2e9ad7dd851bf45fab9f75cbff4cb493fee9979e8d8c7c9c3ee119022518edd6",
+    patches: &[],
+    build: Build::Extensions {
+        modules: &[("markupsafe._speedups", &["src/markupsafe/_speedups.c"])],
+        python_source: "src",
+    },
+    exclude: &["*.pyi", "*.c", "MarkupSafe.egg-info"],
 };
 
 /// numpy 2.4.6, the last line that supports Python 3.11, without BLAS
@@ -69,6 +98,9 @@ pub const NUMPY: Recipe = Recipe {
     version: "2.4.6",
     sdist: "numpy-2.4.6.tar.gz",
     sha256: "f3a3570c4a2a16746ac2c31a7c7c7b0c186b95ce902e33db6f28094ed7387dda",
+    // C functions called through a pointer of another type, which
+    // WebAssembly traps on (a method without its unused `args` parameter).
+    patches: &["numpy-2.4.6-wasm-call-signatures.patch"],
     build: Build::Meson {
         options: &[
             "-Dblas=none",

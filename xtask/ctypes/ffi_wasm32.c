@@ -371,4 +371,14 @@ void ffi_wasm32_closure_enter(int index, union ffi_wasm32_value *params,
   }
   result->i64 = 0;
   closure->fun(cif, rvalue, avalue, closure->user_data);
+  /* The C ABI has the callee extend a narrow integer result to 32 bits
+   * (callers rely on it); the closure wrote only its own bytes. */
+  if (rvalue == result) {
+    switch (single_scalar(cif->rtype) ? single_scalar(cif->rtype)->type : FFI_TYPE_VOID) {
+    case FFI_TYPE_SINT8: result->i32 = *(int8_t *)result; break;
+    case FFI_TYPE_UINT8: result->i32 = *(uint8_t *)result; break;
+    case FFI_TYPE_SINT16: result->i32 = *(int16_t *)result; break;
+    case FFI_TYPE_UINT16: result->i32 = *(uint16_t *)result; break;
+    }
+  }
 }

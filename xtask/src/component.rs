@@ -12,6 +12,7 @@ use wasi_preview1_component_adapter_provider::{
 };
 
 use crate::cpython::{self, Artifacts};
+use crate::native::stdlib_modules::{self, StdlibModule};
 use crate::native::{self, Recipe, recipes};
 use crate::shell::{self, Step};
 use crate::versions::LLVM_MAJOR;
@@ -195,8 +196,9 @@ pub struct Variant {
     pub name: &'static str,
     /// The native packages it carries.
     pub recipes: &'static [Recipe],
-    /// Carries CPython's `ctypes` too ([`native::ctypes`]).
-    pub ctypes: bool,
+    /// CPython's extension modules it carries that the default component
+    /// leaves out ([`native::stdlib_modules`]).
+    pub stdlib_modules: &'static [StdlibModule],
     /// Shipped in the npm package too (`loadPython({ variant })`), which
     /// takes only its main core module: jco's code for it must be the
     /// default component's (`cargo xtask js` checks it).
@@ -205,15 +207,21 @@ pub struct Variant {
 
 /// The variants `cargo xtask component --variant` builds.
 pub const VARIANTS: &[Variant] = &[
-    // With ctypes, for `ndarray.ctypes` and `numpy.ctypeslib`.
-    Variant { name: "numpy", recipes: &[recipes::NUMPY], ctypes: true, in_js: true },
+    // With ctypes and mmap, for `ndarray.ctypes`, `numpy.ctypeslib` and
+    // `numpy.memmap`.
+    Variant {
+        name: "numpy",
+        recipes: &[recipes::NUMPY],
+        stdlib_modules: &[stdlib_modules::CTYPES, stdlib_modules::MMAP],
+        in_js: true,
+    },
     // For edge apps: FastAPI (pydantic-core), Flask and Jinja2 (MarkupSafe).
     // Its core module imports in another order, which jco's code for it
     // reflects, so it is not in the npm package.
     Variant {
         name: "pydantic",
         recipes: &[recipes::PYDANTIC_CORE, recipes::MARKUPSAFE],
-        ctypes: false,
+        stdlib_modules: &[],
         in_js: false,
     },
 ];
@@ -250,8 +258,8 @@ pub fn build_variant(variant: Variant) -> Result<PathBuf> {
     let cpython = cpython::build(false)?;
     let mut built: Vec<native::Built> =
         variant.recipes.iter().map(|recipe| native::build(*recipe, &cpython)).collect::<Result<_>>()?;
-    if variant.ctypes {
-        built.push(native::ctypes::build(&cpython)?);
+    for module in variant.stdlib_modules {
+        built.push(stdlib_modules::build(*module, &cpython)?);
     }
     let mut key = cache::KeyBuilder::default();
     key.text("component", &cache_key(&cpython)?.hex);

@@ -237,6 +237,7 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    native::stdlib_modules::test_ffi(&tools::ensure(versions::WASMTIME_CLI, &cache::root()?)?)?;
     eprintln!("==> test: Python unit tests of the guest's Python code (component/tests)");
     pytests::run()?;
     eprintln!("==> test: cargo test");

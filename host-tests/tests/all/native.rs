@@ -100,7 +100,7 @@ fn each_instance_gets_its_own_random_state() {
     assert_eq!(eval(&mut a, seeded), eval(&mut b, seeded));
 }
 
-// ctypes (`xtask/src/native/ctypes.rs`): data types, calls through libffi's
+// ctypes (`xtask/src/native/stdlib_modules.rs`): data types, calls through libffi's
 // interface compiled per wasm signature, callbacks, and its limits.
 
 #[test]
@@ -202,4 +202,30 @@ fn ctypes_memory_errors_end_the_instance_not_the_host() {
          b = np.ctypeslib.as_array(p, shape=(6,))",
     );
     assert_eq!(eval(&mut py, "bool(a[1] == 42 and b[5] == 5)"), Value::Bool(true));
+}
+
+#[test]
+fn mmap_maps_anonymous_memory_and_refuses_files_with_an_error() {
+    let mut py = instance();
+    run(
+        &mut py,
+        "import mmap\n\
+         m = mmap.mmap(-1, 8192)\n\
+         m[:5] = b'hello'\n\
+         m.seek(8190)\n\
+         m.write(b'!!')\n\
+         m.flush()",
+    );
+    assert_eq!(
+        eval(&mut py, "(m[:5], m[8190:], len(m), m.find(b'llo', 0))"),
+        eval(&mut py, "(b'hello', b'!!', 8192, 2)")
+    );
+    // A file's map needs the descriptor duplicated, which WASI cannot do.
+    let reply = py
+        .run(
+            "with open('/tmp/mapped.bin', 'wb+') as f:\n    f.write(b'x' * 16)\n    f.flush()\n    mmap.mmap(f.fileno(), 0)",
+        )
+        .expect("no trap");
+    assert_eq!(reply.result.expect_err("no file maps").type_name, "OSError");
+    run(&mut py, "m.close()");
 }

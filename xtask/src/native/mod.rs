@@ -17,8 +17,8 @@
 //! has them compiled to bitcode directly and linked the same way; a pyo3
 //! crate is linked with the guest by cargo instead.
 
-pub mod ctypes;
 pub mod recipes;
+pub mod stdlib_modules;
 
 use std::fmt::Write as _;
 use std::fs;

@@ -60,14 +60,19 @@ static int complete_type(ffi_type *type) {
 }
 
 /* The scalar a struct is passed as when it is a single scalar member (clang's
- * isSingleElementStruct), or the type itself when it is a scalar; NULL for
- * other structs. */
+ * isSingleElementStruct, which skips empty members), or the type itself when
+ * it is a scalar; NULL for other structs. */
 static ffi_type *single_scalar(ffi_type *type) {
   while (type->type == FFI_TYPE_STRUCT) {
-    if (type->elements == NULL || type->elements[0] == NULL || type->elements[1] != NULL)
-      return NULL;
-    if (type->elements[0]->size != type->size) return NULL;
-    type = type->elements[0];
+    if (type->elements == NULL) return NULL;
+    ffi_type *found = NULL;
+    for (ffi_type **element = type->elements; *element; element++) {
+      if ((*element)->type == FFI_TYPE_STRUCT && (*element)->size == 0) continue;
+      if (found != NULL) return NULL;
+      found = *element;
+    }
+    if (found == NULL || found->size != type->size) return NULL;
+    type = found;
   }
   return type;
 }
@@ -137,7 +142,9 @@ static ffi_status prepare(ffi_cif *cif, ffi_abi abi, unsigned nfixed, unsigned n
     ffi_type *type = atypes[i];
     if (type == NULL || type->type == FFI_TYPE_VOID || !complete_type(type)) return FFI_BAD_TYPEDEF;
     if (i >= nfixed) {
-      /* A variadic argument goes into the buffer: any scalar or struct. */
+      /* A variadic argument goes into the buffer: any scalar or struct but a
+       * bare float, which C promotes to double (libffi refuses it too). */
+      if (type->type == FFI_TYPE_FLOAT) return FFI_BAD_ARGTYPE;
       cif->bytes += (unsigned)((type->size + 7) & ~(size_t)7) + 16;
       continue;
     }
@@ -311,8 +318,11 @@ ffi_status ffi_prep_closure_loc(ffi_closure *closure, ffi_cif *cif,
                                 void *user_data, void *codeloc) {
   (void)codeloc; /* a placeholder: the code is known only now, see ffi.h */
   if (cif->variadic || cif->signature < 0) return FFI_BAD_ABI;
+  /* Empty structs take no wasm value: bound the arguments themselves. */
+  if (cif->nargs > FFI_WASM32_MAX_VALUES) return FFI_BAD_ARGTYPE;
   if (closure->trampoline >= 0) ffi_wasm32_closures[closure->trampoline] = NULL;
   closure->trampoline = -1;
+  if (closure->code_slot) *closure->code_slot = NULL;
   for (int slot = 0;; slot++) {
     int index;
     void *code = ffi_wasm32_closure_code(cif->signature, slot, &index);

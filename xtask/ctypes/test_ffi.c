@@ -34,6 +34,9 @@ static int summed(int n, ...) {
   va_end(ap);
   return sum;
 }
+struct empty {};
+struct wrapped { struct empty e; float x; };
+static struct wrapped wrapped_twice(struct wrapped w) { w.x *= 2; return w; }
 static int pointers(int *a, int *b, int *c, int *d, int *e, int *f) { return *a + *b + *c + *d + *e + *f; }
 
 static void negate_to_short(ffi_cif *cif, void *ret, void **args, void *data) {
@@ -108,6 +111,22 @@ int main(void) {
   void *six_values[6] = {&addresses[0], &addresses[1], &addresses[2], &addresses[3], &addresses[4], &addresses[5]};
   ffi_call(&cif, (function)pointers, &narrow, six_values);
   CHECK((int)narrow == 21);
+
+  /* A struct of an empty struct and a float is passed as the float. */
+  ffi_type *no_elements[1] = {NULL};
+  ffi_type empty_type = {0, 1, FFI_TYPE_STRUCT, no_elements};
+  ffi_type *empty_and_float[3] = {&empty_type, &ffi_type_float, NULL};
+  ffi_type wrapped_float = {0, 0, FFI_TYPE_STRUCT, empty_and_float};
+  ffi_type *one_wrapped[1] = {&wrapped_float};
+  CHECK(ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 1, &wrapped_float, one_wrapped) == FFI_OK);
+  struct wrapped w = {{}, 1.5f}, w2;
+  void *wrapped_values[1] = {&w};
+  ffi_call(&cif, (function)wrapped_twice, &w2, wrapped_values);
+  CHECK(w2.x == 3.0f);
+
+  /* A bare float among variadic arguments is refused (C promotes it). */
+  ffi_type *variadic_float[2] = {&ffi_type_sint32, &ffi_type_float};
+  CHECK(ffi_prep_cif_var(&cif, FFI_DEFAULT_ABI, 1, 2, &ffi_type_sint32, variadic_float) == FFI_BAD_ARGTYPE);
 
   /* Five mixed parameters are not compiled: refused, not a trap. */
   ffi_type *five_mixed[5] = {&ffi_type_sint32, &ffi_type_double, &ffi_type_sint32, &ffi_type_sint32,

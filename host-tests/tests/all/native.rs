@@ -170,6 +170,11 @@ fn ctypes_limits_are_python_exceptions() {
     // Callbacks with more than three parameters (six pointers or ints) are not compiled.
     let reply = py.run("ctypes.CFUNCTYPE(None, *[ctypes.c_double] * 4)(lambda *a: None)").expect("no trap");
     assert_eq!(reply.result.expect_err("no such trampoline").type_name, "RuntimeError");
+    // Empty structs pass no value, but a callback's arguments stay bounded.
+    let reply = py
+        .run("class Empty(ctypes.Structure):\n    _fields_ = []\nctypes.CFUNCTYPE(None, *[Empty] * 17)(lambda *a: None)")
+        .expect("no trap");
+    assert_eq!(reply.result.expect_err("too many arguments").type_name, "RuntimeError");
     // Nothing to load, no C symbol to find, with the reason.
     let reply = py.run("ctypes.CDLL('libm.so.6')").expect("no trap");
     let error = reply.result.expect_err("no dynamic loader");

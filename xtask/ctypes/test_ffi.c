@@ -1,6 +1,6 @@
 /* Tests of ffi_wasm32.c from C, for what Python's ctypes does not reach:
  * struct, long double and variadic calls, closures called by C code with
- * narrow results, the limits. `cargo xtask test` runs it (native/ctypes.rs);
+ * narrow results, the limits. `cargo xtask test` runs it (native/stdlib_modules.rs);
  * it prints each failed check and exits with 1. */
 #include <ffi.h>
 #include <stdarg.h>

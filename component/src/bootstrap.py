@@ -10,6 +10,7 @@ import _ast
 import builtins
 import codecs
 import errno
+import gc
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -22,7 +23,6 @@ import stat
 import sys
 import traceback
 import types
-import zlib
 
 
 # Output crosses to the host as WIT strings, which hold Unicode text: what
@@ -88,7 +88,8 @@ class _SourceModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def __init__(self):
         self.sources = {}  # name -> (source, is_package)
         # Modules from files (an app and its packages, see add_file):
-        # name -> (is_package, path, compressed code or None, compressed source).
+        # name -> (is_package, path, marshalled code or None, source bytes),
+        # kept uncompressed as the standard library is (_EmbeddedStdlib).
         self.files = {}
         # package name -> {file name: bytes}: data files of installed wheels.
         self.resources = {}
@@ -102,10 +103,10 @@ class _SourceModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         it later (in a request, say) does not compile; source that does not
         compile is kept as it is and raises its SyntaxError when imported."""
         try:
-            code = zlib.compress(marshal.dumps(compile(source, path or f"<{name}>", "exec", dont_inherit=True)))
+            code = marshal.dumps(compile(source, path or f"<{name}>", "exec", dont_inherit=True))
         except SyntaxError:
             code = None
-        self.files[name] = (bool(is_package), path, code, zlib.compress(source.encode("utf-8", "surrogatepass")))
+        self.files[name] = (bool(is_package), path, code, source.encode("utf-8", "surrogatepass"))
         if is_package:
             self.resources.setdefault(name, {})
 
@@ -139,7 +140,7 @@ class _SourceModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def get_source(self, fullname):
         # linecache asks for it, so that tracebacks show source lines.
         if fullname in self.files:
-            return zlib.decompress(self.files[fullname][3]).decode("utf-8", "surrogatepass")
+            return self.files[fullname][3].decode("utf-8", "surrogatepass")
         entry = self.sources.get(fullname)
         return None if entry is None else entry[0]
 
@@ -154,7 +155,7 @@ class _SourceModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             if code is None:
                 code = compile(self.get_source(name), path or f"<{name}>", "exec", dont_inherit=True)
             else:
-                code = marshal.loads(zlib.decompress(code))
+                code = marshal.loads(code)
             exec(code, module.__dict__)
             return
         for function in self.host[name]:
@@ -282,11 +283,18 @@ STDLIB_SOURCES = "/usr/local/lib/python311.zip"
 
 class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
     """Serves the standard library from memory: the compiled modules are read
-    once, when the snapshot is made, and kept zlib-compressed, so that imports
-    at run time need no file system."""
+    once, when the snapshot is made, so that imports at run time need no file
+    system.
+
+    The marshalled code is kept uncompressed: the snapshot travels compressed
+    as a whole (brotli or gzip over the component file), and compression
+    over all modules at once shrinks it by a third more than zlib module by
+    module, whose output transport compression cannot shrink. Memory holds
+    the bytes once, shared by every instance (copy-on-write), and an import
+    no longer inflates them."""
 
     def __init__(self):
-        self.modules = {}  # name -> (is_package, origin path, compressed code)
+        self.modules = {}  # name -> (is_package, origin path, marshalled code)
         # package name -> {file name: bytes}: the data files of packages
         # (tzdata's time zones), read with importlib.resources.
         self.resources = {}
@@ -318,7 +326,7 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
                         # Compiled by `make install` in the build's staging
                         # directory: tracebacks name the path it is served at.
                         code = _with_filename(code, origin)
-                    self.modules[name] = (is_package, origin, zlib.compress(marshal.dumps(code), 9))
+                    self.modules[name] = (is_package, origin, marshal.dumps(code))
 
     def neutralize_build_paths(self):
         """``_sysconfigdata_*`` names the build machine's directories in its
@@ -329,7 +337,7 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
             if not name.startswith("_sysconfigdata_"):
                 continue
             namespace = {}
-            exec(marshal.loads(zlib.decompress(data)), namespace)
+            exec(marshal.loads(data), namespace)
             variables = namespace.get("build_time_vars", {})
             # <cache>/cpython/<key>/source: the build's directory, and the
             # cache root that also holds the wasi sysroot.
@@ -345,7 +353,7 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
 
             rewritten = {key: neutral(value) for key, value in variables.items()}
             code = compile(f"build_time_vars = {rewritten!r}\n", origin, "exec", dont_inherit=True)
-            self.modules[name] = (is_package, origin, zlib.compress(marshal.dumps(code), 9))
+            self.modules[name] = (is_package, origin, marshal.dumps(code))
 
     def load_packages(self, root):
         """Adds the pure-Python packages installed under ``root`` (as pip
@@ -375,7 +383,7 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
                 is_package = filename == "__init__.py"
                 stem = filename[:-3]
                 name = package if is_package else stem if top else f"{package}.{stem}"
-                self.modules[name] = (is_package, path, zlib.compress(marshal.dumps(code), 9))
+                self.modules[name] = (is_package, path, marshal.dumps(code))
             if not top:
                 self.resources.setdefault(package, {})
 
@@ -399,7 +407,7 @@ class _EmbeddedStdlib(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader)
         return spec
 
     def get_code(self, fullname):
-        return marshal.loads(zlib.decompress(self.modules[fullname][2]))
+        return marshal.loads(self.modules[fullname][2])
 
     def get_source(self, fullname):
         """The module's source, from the zipped sources a host may provide
@@ -519,8 +527,23 @@ def embed_stdlib(root, packages_root, preload):
     sys.path_importer_cache.clear()
     for name in preload:
         importlib.import_module(name)
-    sys.path_importer_cache.clear()
+    finish_snapshot()
     return len(_stdlib.modules)
+
+
+def finish_snapshot():
+    """The last step of a snapshot (the component's, or an app's): what an
+    instance must not inherit from the build is dropped here, once, rather
+    than in every instance's first call, which then writes fewer pages."""
+    # Directory listings cached while the snapshot was made describe the
+    # build machine, not an instance's files.
+    sys.path_importer_cache.clear()
+    importlib.invalidate_caches()
+    # What the snapshot holds stays out of the collector's full passes: a
+    # pass writes to every object it visits, which would turn the shared
+    # snapshot pages of an instance that runs long into private copies.
+    gc.collect()
+    gc.freeze()
 
 
 # The writable home directory and working directory (vfs/fs.rs makes it).
@@ -536,10 +559,6 @@ def on_instance_start():
         sys.modules["random"].seed()
     _finder.host = None
     _finder.ask_host = True
-    # Directory listings cached while the snapshot was made describe the
-    # build machine, not this instance's files.
-    sys.path_importer_cache.clear()
-    importlib.invalidate_caches()
 
 
 def _file_stat(path):

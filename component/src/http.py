@@ -24,7 +24,6 @@ WSGI and ``handle`` apps get the body whole and give their response whole
 """
 
 import asyncio
-import gc
 import importlib
 import importlib.util
 import inspect
@@ -146,11 +145,7 @@ def load_app(root=APP_ROOT):
         )
     _max_body = int(config["max_body"])
     _warm_up()
-    # Everything alive now is in the snapshot, shared by all requests: the
-    # garbage collector need not scan it again. Without this, a collection
-    # during a request walks (and copies in, page by page) the whole heap.
-    gc.collect()
-    gc.freeze()
+    _pycomponent.finish_snapshot()
     return _max_body, _app[0] == "asgi"
 
 

@@ -26,6 +26,7 @@ mod http_stream;
 mod interp;
 mod objects;
 mod py;
+mod snapshot_memory;
 mod vfs;
 
 use exports::pycomponent::python::files::{self as files_api, EntryStat, FileError};
@@ -276,7 +277,12 @@ pub extern "C" fn wizer_initialize() {
     vfs::report_panics_to_host();
     match interp::prepare_snapshot() {
         Ok(count) => {
-            vfs::write_to_host(2, format!("pycomponent: snapshot holds {count} stdlib modules\n").as_bytes())
+            let retired = snapshot_memory::retire_free_memory();
+            vfs::write_to_host(
+                2,
+                format!("pycomponent: snapshot holds {count} stdlib modules; {retired} bytes of free memory retired\n")
+                    .as_bytes(),
+            )
         }
         Err(err) => {
             vfs::write_to_host(
@@ -299,4 +305,5 @@ pub extern "C" fn initialize_app() {
         vfs::write_to_host(2, format!("{}\n", err.traceback.trim_end()).as_bytes());
         std::process::abort();
     }
+    snapshot_memory::retire_free_memory();
 }

@@ -4,6 +4,7 @@ stand-ins the Rust side replaces) and the standard library held in memory
 (``embed_stdlib``)."""
 
 import compileall
+import gc
 import importlib
 import importlib.resources
 import importlib.machinery
@@ -198,6 +199,8 @@ class EmbedStdlibTest(GuestTestCase):
         # As `make install` does, into a staging directory: the code objects
         # name files under the build's prefix, not where they are served.
         self.assertTrue(compileall.compile_dir(self.root, quiet=1, ddir="/build/staging"))
+        # embed_stdlib ends with gc.freeze(), as a snapshot does.
+        self.addCleanup(gc.unfreeze)
         self.write("not_compiled.py", "")
 
         # Packages as pip lays them out: tzdata's shape, in small.
@@ -339,11 +342,17 @@ class EmbedStdlibTest(GuestTestCase):
         with self.assertRaises(ValueError):
             zoneinfo.joinpath("UTC").open("w")
 
-    def test_each_instance_starts_with_empty_path_caches(self):
-        self.boot.embed_stdlib(self.root, self.packages, [])
+    def test_the_snapshot_ends_with_empty_path_caches(self):
+        # Directory listings of the build machine must not reach an
+        # instance; they are dropped once, at the snapshot's end, so that
+        # an instance's first call need not.
         sys.path_importer_cache["/build/machine/dir"] = None
-        self.boot.on_instance_start()
+        self.boot.embed_stdlib(self.root, self.packages, [])
         self.assertEqual(sys.path_importer_cache, {})
+
+    def test_the_snapshot_ends_with_its_objects_frozen(self):
+        self.boot.embed_stdlib(self.root, self.packages, [])
+        self.assertGreater(gc.get_freeze_count(), 0)
 
     def test_bytecode_of_another_python_is_refused(self):
         cache = os.path.join(self.root, "__pycache__")

@@ -80,14 +80,66 @@ pub fn markdown(r: &Results, notes: &str) -> String {
     out
 }
 
+/// The targets of the "smaller and faster" work, each next to the
+/// reference it is judged against in the same run.
 fn targets(w: &mut String, r: &Results) {
     let _ = writeln!(w, "## Targets\n\n| figure | target | measured | |\n|---|---|---|---|");
+    if let Some((_, _, brotli)) = r.sizes.get("component") {
+        let _ = writeln!(
+            w,
+            "| component size, brotli -q 11, whole stdlib | ≤ 4.0 MB | {} | {} |",
+            mb(*brotli),
+            verdict_at_most(*brotli as f64, 4e6)
+        );
+    }
+    if let Some((_, _, brotli)) = r.sizes.get("js package") {
+        let _ = writeln!(
+            w,
+            "| npm package download, brotli | ≤ 4.5 MB | {} | {} |",
+            mb(*brotli),
+            verdict_at_most(*brotli as f64, 4.5e6)
+        );
+    }
+    if let Some(g) = geomean(r, "component") {
+        let _ = writeln!(
+            w,
+            "| workloads, geometric mean component/native, timeout armed | ≤ 1.3 | {g:.2} | {} |",
+            verdict_at_most(g, 1.3)
+        );
+        if let Some(p) = geomean(r, "pyodide") {
+            let _ = writeln!(
+                w,
+                "| the same, next to Pyodide in this run | below Pyodide's {p:.2} | {g:.2} | {} |",
+                verdict_at_most(g, p)
+            );
+        }
+    }
     if let Some((us, _, _)) = estimate_us(r, "instantiate + first eval") {
         let _ = writeln!(
             w,
-            "| instantiate + first eval | ≤ 0.1 ms | {:.3} ms | {} |",
+            "| instantiate + first `eval(\"1+1\")` | ≤ 0.10 ms | {:.3} ms | {} |",
             us / 1e3,
             verdict_at_most(us / 1e3, 0.1)
+        );
+    }
+    if let Some(per_gib) = r.memory["instances_per_gib"].as_f64() {
+        let verdict = missed(5000.0 / per_gib);
+        let _ = writeln!(w, "| live idle instances per GiB | ≥ 5 000 | {per_gib:.0} | {verdict} |");
+    }
+    if let (Some(ours), Some(native)) = (r.http.get("pycomponent serve"), r.http.get("native gunicorn")) {
+        let ratio = ours.requests_per_second / native.requests_per_second;
+        let _ = writeln!(
+            w,
+            "| edge hello app, fresh instance per request | ≥ 1.0× native gunicorn ({:.0} req/s) | {:.0} req/s = {ratio:.2}× | {} |",
+            native.requests_per_second,
+            ours.requests_per_second,
+            missed(1.0 / ratio)
+        );
+        let _ = writeln!(
+            w,
+            "| the same, p99 latency | ≤ 5 ms | {:.2} ms | {} |",
+            ours.p99_ms,
+            verdict_at_most(ours.p99_ms, 5.0)
         );
     }
     if let (Some(cli), Some(native)) = (r.startup.get("pycomponent eval 1"), r.startup.get("native -c pass"))
@@ -99,6 +151,14 @@ fn targets(w: &mut String, r: &Results) {
             cli.median,
             native.median,
             verdict_at_most(ratio, 0.5)
+        );
+    }
+    if let Some(s) = r.node_startup.get("pycomponent") {
+        let _ = writeln!(
+            w,
+            "| Node: `import` → first `runPython` result | ≤ 50 ms | {:.1} ms | {} |",
+            s.median,
+            verdict_at_most(s.median, 50.0)
         );
     }
     if let Some((us, _, _)) = estimate_us(r, "eval on a live instance") {
@@ -125,33 +185,6 @@ fn targets(w: &mut String, r: &Results) {
             "| awaited host call round trip | ≤ 3× a sync host call | {:.2} µs = {ratio:.1}× | {} |",
             awaited / 1000.0,
             verdict_at_most(ratio, 3.0)
-        );
-    }
-    if let Some(g) = geomean(r, "component") {
-        let _ = writeln!(
-            w,
-            "| workloads, geometric mean component/native | ≤ 1.5 | {g:.2} | {} |",
-            verdict_at_most(g, 1.5)
-        );
-    }
-    if let Some((_, _, brotli)) = r.sizes.get("component") {
-        let _ = writeln!(
-            w,
-            "| component size, brotli, whole stdlib | ≤ 4 MB | {} | {} |",
-            mb(*brotli),
-            verdict_at_most(*brotli as f64, 4e6)
-        );
-    }
-    if let Some(per_gib) = r.memory["instances_per_gib"].as_f64() {
-        let verdict = missed(200.0 / per_gib);
-        let _ = writeln!(w, "| live idle instances per GiB | ≥ 200 | {per_gib:.0} | {verdict} |");
-    }
-    if let Some(s) = r.node_startup.get("pycomponent") {
-        let _ = writeln!(
-            w,
-            "| Node import → first result | ≤ 100 ms | {:.1} ms | {} |",
-            s.median,
-            verdict_at_most(s.median, 100.0)
         );
     }
     let _ = writeln!(w);

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+
+mod serve_workers;
 use pycomponent::python_wasm::{PythonWasm, Run};
 use pycomponent::{
     Error, HostModules, HttpPolicy, Instance, Limits, Mount, Output, PythonError, Runtime, Value,
@@ -75,9 +77,17 @@ enum Command {
         /// The address to listen on (port 0: any free port).
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
-        /// How many requests run at once; more wait.
+        /// How many requests run at once, over all workers; more wait.
         #[arg(long, default_value_t = 100)]
         concurrency: u32,
+        /// Server processes, each running requests on one thread, all
+        /// accepting from the same socket. Default: one per core.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        workers: Option<u32>,
+        /// Internal: run as one of the worker processes, serving this
+        /// component file on the socket given as standard input.
+        #[arg(long = "worker-component", hide = true)]
+        worker_component: Option<PathBuf>,
         /// No log line per request.
         #[arg(long)]
         quiet: bool,
@@ -254,11 +264,18 @@ fn build(app: &Path, requirements: Option<&Path>, output: &Path, app_args: &AppA
     Ok(0)
 }
 
-fn serve(
-    app: &Path,
+/// How `pycomponent serve` was asked to serve.
+struct Server {
     addr: std::net::SocketAddr,
     concurrency: u32,
+    workers: u32,
     quiet: bool,
+}
+
+fn serve(
+    app: &Path,
+    server: &Server,
+    worker_component: Option<&Path>,
     requirements: Option<&Path>,
     app_args: &AppArgs,
     sandbox: &SandboxArgs,
@@ -268,20 +285,26 @@ fn serve(
     if !(timeout > 0.0 && timeout.is_finite()) {
         return Err(Error::InvalidInput("--timeout must be a positive number of seconds".into()));
     }
-    let component = if app.extension().is_some_and(|e| e == "wasm") {
+    let options = pycomponent::serve::ServeOptions {
+        addr: server.addr,
+        timeout: Duration::from_secs_f64(timeout),
+        memory_bytes: sandbox.memory_bytes(),
+        // Each worker's share, so that the total stays as asked.
+        max_concurrent: server.concurrency.div_ceil(server.workers).max(1),
+        log_requests: !server.quiet,
+        http: sandbox.http_policy()?,
+    };
+    if let Some(component) = worker_component {
+        serve_workers::run_worker(component, options)?;
+        return Ok(0);
+    }
+    let is_component = app.extension().is_some_and(|e| e == "wasm");
+    let component = if is_component {
         std::fs::read(app).map_err(|source| Error::Io { path: app.to_path_buf(), source })?
     } else {
         app_args.build(app, requirements)?
     };
-    let options = pycomponent::serve::ServeOptions {
-        addr,
-        timeout: Duration::from_secs_f64(timeout),
-        memory_bytes: sandbox.memory_bytes(),
-        max_concurrent: concurrency.max(1),
-        log_requests: !quiet,
-        http: sandbox.http_policy()?,
-    };
-    pycomponent::serve::serve_until_ctrl_c(&component, options)?;
+    serve_workers::serve(&component, !is_component, app, server.workers, &options)?;
     Ok(0)
 }
 
@@ -593,8 +616,19 @@ fn main() -> ExitCode {
         Command::Build { app, requirements, output, app_args } => sandbox
             .check_used_by("build", &[])
             .and_then(|()| build(app, requirements.as_deref(), output, app_args)),
-        Command::Serve { app, addr, concurrency, quiet, requirements, app_args } => {
-            serve(app, *addr, *concurrency, *quiet, requirements.as_deref(), app_args, sandbox)
+        Command::Serve {
+            app,
+            addr,
+            concurrency,
+            workers,
+            worker_component,
+            quiet,
+            requirements,
+            app_args,
+        } => {
+            let workers = workers.unwrap_or_else(serve_workers::default_count);
+            let server = Server { addr: *addr, concurrency: *concurrency, workers, quiet: *quiet };
+            serve(app, &server, worker_component.as_deref(), requirements.as_deref(), app_args, sandbox)
         }
         Command::PythonWasm { cpython, script } => sandbox
             .check_used_by("python-wasm", &["mount"])

@@ -154,26 +154,32 @@ impl Server {
     /// Compiles the component (the compiled code is cached on disk) and
     /// binds the address. Must be called inside a tokio runtime.
     pub async fn bind(component: &[u8], options: ServeOptions) -> Result<Server, Error> {
-        let limits = Limits {
-            memory_bytes: options.memory_bytes,
-            timeout: Some(options.timeout),
-            max_instances: options.max_concurrent,
-            ..Limits::default()
-        };
-        let engine = Engine::new(&engine_config(&limits)).map_err(Error::Engine)?;
-        let digest = crate::compiled_cache::digest(component);
-        let component =
-            crate::compiled_cache::load_or_compile(&engine, component, &digest).map_err(Error::Compile)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Error::Engine)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(Error::Engine)?;
-        let instance_pre = linker.instantiate_pre(&component).map_err(Error::Instantiate)?;
-        let pre = ProxyPre::new(instance_pre).map_err(|e| {
-            Error::InvalidInput(format!("the component does not export wasi:http/incoming-handler: {e:#}"))
-        })?;
         let listener = tokio::net::TcpListener::bind(options.addr)
             .await
             .map_err(|e| Error::Serve(format!("cannot listen on {}: {e}", options.addr)))?;
+        Server::with_listener(component, listener, options)
+    }
+
+    /// Like [`Server::bind`], on a socket that is already listening, such
+    /// as one shared by several processes that each accept from it
+    /// (`options.addr` is not used). Must be called inside a tokio runtime.
+    pub fn from_listener(
+        component: &[u8],
+        listener: std::net::TcpListener,
+        options: ServeOptions,
+    ) -> Result<Server, Error> {
+        let not_usable = |e: std::io::Error| Error::Serve(format!("the listening socket is not usable: {e}"));
+        listener.set_nonblocking(true).map_err(not_usable)?;
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(not_usable)?;
+        Server::with_listener(component, listener, options)
+    }
+
+    fn with_listener(
+        component: &[u8],
+        listener: tokio::net::TcpListener,
+        options: ServeOptions,
+    ) -> Result<Server, Error> {
+        let (engine, pre) = prepare(component, &options)?;
         let shared = Arc::new(Shared {
             pre,
             slots: Arc::new(tokio::sync::Semaphore::new(options.max_concurrent as usize)),
@@ -250,6 +256,38 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// The engine for `options` and the component compiled for it (from the
+/// on-disk cache when it holds it), linked and checked for the
+/// `wasi:http/incoming-handler` export.
+fn prepare(component: &[u8], options: &ServeOptions) -> Result<(Engine, ProxyPre<RequestState>), Error> {
+    let limits = Limits {
+        memory_bytes: options.memory_bytes,
+        timeout: Some(options.timeout),
+        max_instances: options.max_concurrent,
+        ..Limits::default()
+    };
+    let engine = Engine::new(&engine_config(&limits)).map_err(Error::Engine)?;
+    let digest = crate::compiled_cache::digest(component);
+    let component =
+        crate::compiled_cache::load_or_compile(&engine, component, &digest).map_err(Error::Compile)?;
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Error::Engine)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(Error::Engine)?;
+    let instance_pre = linker.instantiate_pre(&component).map_err(Error::Instantiate)?;
+    let pre = ProxyPre::new(instance_pre).map_err(|e| {
+        Error::InvalidInput(format!("the component does not export wasi:http/incoming-handler: {e:#}"))
+    })?;
+    Ok((engine, pre))
+}
+
+/// Checks that `component` can be served with `options`, and compiles it
+/// into the on-disk cache of compiled components, so that processes started
+/// afterwards to serve it ([`Server::from_listener`]) load it instead of
+/// each compiling it.
+pub fn precompile(component: &[u8], options: &ServeOptions) -> Result<(), Error> {
+    prepare(component, options).map(drop)
 }
 
 impl Shared {
@@ -392,8 +430,16 @@ fn classify(error: wasmtime::Error, timeout: Duration) -> RequestProblem {
 }
 
 /// Binds and serves `component` until Ctrl-C (SIGINT) or SIGTERM: the
-/// whole of `pycomponent serve` once the component is at hand. Prints the
-/// address when it listens.
+/// whole of a one-process server once the component is at hand. Prints the
+/// address when it listens. Requests run on a multi-threaded tokio runtime,
+/// one thread per core.
+///
+/// On a machine with several cores, one process per core serves more
+/// requests per second than one process with a thread per core (what
+/// `pycomponent serve --workers` does, with [`serve_listener_until_stopped`]
+/// in each process): a new instance writes to pages of its copy-on-write
+/// memory image, and in a process whose threads run on several cores each
+/// of those writes makes the kernel flush the other cores' TLBs.
 pub fn serve_until_ctrl_c(component: &[u8], options: ServeOptions) -> Result<(), Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -411,9 +457,28 @@ pub fn serve_until_ctrl_c(component: &[u8], options: ServeOptions) -> Result<(),
     })
 }
 
+/// Serves `component` on `listener`, a socket already listening (which
+/// other processes may accept from too), on this thread alone, until
+/// SIGINT or SIGTERM; then finishes the requests in flight. Prints nothing
+/// but the request log.
+pub fn serve_listener_until_stopped(
+    component: &[u8],
+    listener: std::net::TcpListener,
+    options: ServeOptions,
+) -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Serve(format!("starting the tokio runtime: {e}")))?;
+    runtime.block_on(async {
+        let server = Server::from_listener(component, listener, options)?;
+        server.run(stop_signal()).await
+    })
+}
+
 /// Completes at Ctrl-C, or at SIGTERM (how process managers and
 /// containers ask a server to stop).
-async fn stop_signal() {
+pub async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -344,14 +344,24 @@ fn http_get(addr: &str, target: &str) -> (String, String) {
     (status, body)
 }
 
-#[test]
-fn serve_builds_an_app_logs_requests_and_stops_gracefully_on_sigterm() {
+/// `pycomponent serve` of host-tests/apps/faults.py on a free loopback
+/// port, with `args`; its stderr comes line by line through the receiver.
+struct Serving {
+    child: std::process::Child,
+    addr: String,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// The lines read so far.
+    log: Vec<String>,
+}
+
+fn serve_faults_app(args: &[&str]) -> Serving {
     use std::io::BufRead;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let http_core = root.join("target/component/pycomponent-http-core.wasm");
     assert!(http_core.is_file(), "no {}: run `cargo xtask component`", http_core.display());
     let mut child = Command::new(env!("CARGO_BIN_EXE_pycomponent"))
         .args(["serve", "--addr", "127.0.0.1:0", "--timeout", "20"])
+        .args(args)
         .arg(root.join("host-tests/apps/faults.py"))
         .env("PYCOMPONENT_HTTP_CORE", &http_core)
         .stdout(Stdio::null())
@@ -373,6 +383,50 @@ fn serve_builds_an_app_logs_requests_and_stops_gracefully_on_sigterm() {
             break rest.split('/').next().unwrap().to_string();
         }
     };
+    Serving { child, addr, lines, log }
+}
+
+impl Serving {
+    /// Waits for the server to exit after a signal, and for the rest of its log.
+    fn wait_for_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "serve did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // The reader thread ends at the end of stderr, which disconnects `lines`.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {
+            self.log.push(line);
+        }
+        status
+    }
+}
+
+fn signal(pid: u32, name: &str) {
+    let sent = Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().unwrap();
+    assert!(sent.success(), "kill -{name} {pid}");
+}
+
+/// The processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let path = format!("/proc/{pid}/task/{pid}/children");
+    std::fs::read_to_string(path).unwrap_or_default().split_whitespace().map(|p| p.parse().unwrap()).collect()
+}
+
+/// Whether process `pid` still runs (a zombie does not).
+fn runs(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')))
+}
+
+#[test]
+fn serve_builds_an_app_logs_requests_and_stops_gracefully_on_sigterm() {
+    let mut served = serve_faults_app(&[]);
+    let addr = served.addr.clone();
+    let log = &served.log;
     assert!(log.iter().any(|l| l.contains("importing `faults`")), "the build shows its steps: {log:?}");
     assert_eq!(http_get(&addr, "/ok"), ("HTTP/1.1 200 OK".into(), "ok".into()));
 
@@ -390,29 +444,53 @@ fn serve_builds_an_app_logs_requests_and_stops_gracefully_on_sigterm() {
     write!(streaming, "GET /big?mib=32 HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").unwrap();
     let mut first = [0; 1024];
     let mut received = std::io::Read::read(&mut streaming, &mut first).expect("the response starts");
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(killed.success());
+    signal(served.child.id(), "TERM");
     assert_eq!(slow.join().unwrap(), ("HTTP/1.1 200 OK".into(), "slept".into()));
     std::thread::sleep(Duration::from_millis(500));
     received += std::io::copy(&mut streaming, &mut std::io::sink()).expect("the body arrives") as usize;
     let headers = text(&first).find("\r\n\r\n").expect("whole headers in the first read") + 4;
     assert_eq!(received - headers, 32 << 20, "the whole body arrives after SIGTERM");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "serve did not stop after SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(0));
-    // The reader thread ends at the end of stderr, which disconnects `lines`.
-    while let Ok(line) = lines.recv_timeout(Duration::from_secs(10)) {
-        log.push(line);
-    }
+    assert_eq!(served.wait_for_exit().code(), Some(0));
+    let log = &served.log;
     assert!(log.iter().any(|l| l.starts_with("GET /ok 200 ")), "one line per request: {log:?}");
     assert!(log.iter().any(|l| l.starts_with("GET /sleep 200 ")), "{log:?}");
     assert!(log.iter().any(|l| l.contains("shutting down")), "{log:?}");
+}
+
+#[test]
+fn serve_replaces_a_worker_that_dies_and_its_workers_end_with_it() {
+    let mut served = serve_faults_app(&["--workers", "2", "--quiet"]);
+    let server = served.child.id();
+    assert!(served.log.iter().any(|l| l.contains("with 2 worker processes")), "{:?}", served.log);
+    let workers = children_of(server);
+    assert_eq!(workers.len(), 2, "one process per worker");
+
+    // A worker killed outright is replaced, and the server goes on serving.
+    signal(workers[0], "KILL");
+    let replaced = served.lines.recv_timeout(Duration::from_secs(60)).expect("the server says so");
+    assert!(
+        replaced.contains(&format!("worker process {} stopped", workers[0]))
+            && replaced.contains("starting another"),
+        "{replaced}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while children_of(server).len() < 2 || children_of(server).contains(&workers[0]) {
+        assert!(Instant::now() < deadline, "no new worker: {:?}", children_of(server));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for _ in 0..20 {
+        assert_eq!(http_get(&served.addr, "/ok"), ("HTTP/1.1 200 OK".into(), "ok".into()));
+    }
+
+    // If the server itself is killed outright, its workers stop too.
+    let workers = children_of(server);
+    signal(server, "KILL");
+    let _ = served.child.wait();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while workers.iter().any(|&worker| runs(worker)) {
+        assert!(Instant::now() < deadline, "workers {workers:?} outlived their server");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]

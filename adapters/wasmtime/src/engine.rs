@@ -133,6 +133,11 @@ pub(crate) fn engine_config(limits: &Limits) -> Config {
         .total_core_instances(limits.max_instances.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
         .total_memories(limits.max_instances.saturating_mul(MEMORIES_PER_COMPONENT))
         .total_tables(limits.max_instances.saturating_mul(TABLES_PER_COMPONENT))
+        // One fiber stack per instance running an asynchronous call (the
+        // server's requests). Each stack's guard page is set up when the
+        // engine is made, a system call apiece: Wasmtime's default of
+        // 1 000 took a fifth of `pycomponent eval 1`.
+        .total_stacks(limits.max_instances)
         .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
         .max_memories_per_component(MEMORIES_PER_COMPONENT)
         .max_tables_per_component(TABLES_PER_COMPONENT)

@@ -107,7 +107,7 @@ fn transpile(component: &Path, variants: &[(&str, PathBuf)], dir: &Path) -> Resu
     // (`loadPython({ stdlibSources: true })`), go beside the wasm.
     let sources = component::sources_path();
     let mut inputs = format!(
-        "component {}\nsources {}\njco {}\nargs {}\n",
+        "component {}\nsources {}\njco {}\nargs {}\npatches {JCO_PATCHES}\n",
         cache::sha256_file(component)?,
         cache::sha256_file(&sources)?,
         jco["version"].as_str().unwrap_or("?"),
@@ -163,7 +163,7 @@ fn transpile(component: &Path, variants: &[(&str, PathBuf)], dir: &Path) -> Resu
         )?;
         fs::remove_dir_all(&scratch)?;
     }
-    read_debug_flag_once(&partial.join("pycomponent.js"))?;
+    patch_jco_module(&partial.join("pycomponent.js"))?;
     fs::copy(&sources, partial.join("python311.zip")).context("copying the stdlib sources into dist/")?;
     fs::write(partial.join(".inputs"), &inputs)?;
     if dist.exists() {
@@ -172,23 +172,54 @@ fn transpile(component: &Path, variants: &[(&str, PathBuf)], dir: &Path) -> Resu
     fs::rename(&partial, &dist).context("moving dist.partial into place")
 }
 
+/// The version of [`patch_jco_module`]'s changes: part of dist/'s inputs, so
+/// that a change to them makes dist/ again.
+const JCO_PATCHES: u32 = 2;
+
+/// Two changes to jco's generated module, each for time that jco 1.35's
+/// code spends on every interpreter or call; code of another jco release
+/// that does not have the text is left as it is, with a note.
+fn patch_jco_module(module: &Path) -> Result<()> {
+    let code = fs::read_to_string(module).with_context(|| format!("reading {}", module.display()))?;
+    let code = read_debug_flag_once(code);
+    let code = probe_jspi_cheaply(code);
+    fs::write(module, code).with_context(|| format!("writing {}", module.display()))
+}
+
 /// jco's generated code asks `process.env.JCO_DEBUG` (a slow property of
 /// Node's) at every step of every call: 15% of the time of a small call
 /// (a PyProxy attribute read, docs/BENCHMARKS.md). The flag is read once, at
-/// load, instead. Code of another jco release that does not have this text
-/// is left as it is.
+/// load, instead.
 const JCO_DEBUG_CHECK: &str = "if (!globalThis?.process?.env?.JCO_DEBUG) { return; }";
 
-fn read_debug_flag_once(module: &Path) -> Result<()> {
-    let code = fs::read_to_string(module).with_context(|| format!("reading {}", module.display()))?;
+fn read_debug_flag_once(code: String) -> String {
     if !code.contains(JCO_DEBUG_CHECK) {
         eprintln!("==> js: note: jco's debug check has changed; it is read at every call");
-        return Ok(());
+        return code;
     }
     let once = "const _jcoDebugOnce = !!globalThis?.process?.env?.JCO_DEBUG;\n";
     let patched = code.replacen("  const _debugLog = ", &format!("  {once}  const _debugLog = "), 1);
-    fs::write(module, patched.replace(JCO_DEBUG_CHECK, "if (!_jcoDebugOnce) { return; }"))
-        .with_context(|| format!("writing {}", module.display()))
+    patched.replace(JCO_DEBUG_CHECK, "if (!_jcoDebugOnce) { return; }")
+}
+
+/// jco wraps post-return functions in `WebAssembly.promising` (JSPI) inside a
+/// `try`, and falls back to the plain function where that throws. Where JSPI
+/// is missing (Node 20, most browsers today) the call throws a TypeError
+/// whose message ("... is not a function") V8 builds by parsing the calling
+/// function again: jco's instantiation function, some 36 000 lines, about
+/// 15 ms a throw, 105 ms of each `loadPython`. The calls go to a small
+/// function instead, which throws an error of its own where JSPI is missing.
+const JSPI_WRAP: &str = "WebAssembly.promising(";
+
+fn probe_jspi_cheaply(code: String) -> String {
+    if !code.contains(JSPI_WRAP) {
+        eprintln!("==> js: note: jco's code no longer calls WebAssembly.promising; nothing to patch");
+        return code;
+    }
+    let helper = "function _jcoPromising(f) {\n  \
+                  if (typeof WebAssembly.promising !== 'function') throw new TypeError('no JSPI here');\n  \
+                  return WebAssembly.promising(f);\n}\n\n";
+    format!("{helper}{}", code.replace(JSPI_WRAP, "_jcoPromising("))
 }
 
 /// `npm install` of an example that depends on the package by path (a link).

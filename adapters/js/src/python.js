@@ -22,8 +22,24 @@ const compiled = new Map();
 /** The bytes at `url`: read from disk in Node for a file: URL, else fetched. */
 async function fetchBytes(url) {
   if (url.protocol === 'file:' && isNode) {
-    const { readFile } = await import('node:fs/promises');
-    return new Uint8Array(await readFile(url));
+    // One read of the whole file: `readFile` reads 512 KiB at a time, each
+    // a trip through libuv's thread pool, which for the 25 MB core module
+    // took 35 ms more.
+    const { open } = await import('node:fs/promises');
+    const file = await open(url);
+    try {
+      const size = (await file.stat()).size;
+      const bytes = new Uint8Array(size);
+      let done = 0;
+      while (done < size) {
+        const { bytesRead } = await file.read(bytes, done, size - done, done);
+        if (bytesRead === 0) throw new Error(`reading ${url}: the file ended after ${done} of ${size} bytes`);
+        done += bytesRead;
+      }
+      return bytes;
+    } finally {
+      await file.close();
+    }
   }
   const response = await fetch(url);
   if (!response.ok) throw new Error(`fetching ${url}: HTTP ${response.status}`);

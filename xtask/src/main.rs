@@ -172,7 +172,10 @@ fn cargo() -> Command {
 fn demo() -> Result<()> {
     toolchain::ensure()?;
     let component = component::build()?;
-    eprintln!("==> demo: examples/hello.py in the component (pycomponent run)");
+    eprintln!(
+        "==> demo: examples/hello.py in the component (pycomponent run; the first time, cargo compiles the \
+         CLI and Wasmtime first: minutes)"
+    );
     shell::run(
         cargo()
             .args(["run", "--quiet", "--package", "pycomponent", "--", "run", "--component"])

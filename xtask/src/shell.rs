@@ -55,7 +55,9 @@ pub fn human_duration(d: Duration) -> String {
 /// should see), failing with the command line if it exits non-zero.
 pub fn run(cmd: &mut Command) -> Result<()> {
     let shown = display_command(cmd);
-    let status = cmd.status().with_context(|| format!("could not start `{shown}`"))?;
+    let child = cmd.spawn().with_context(|| format!("could not start `{shown}`"))?;
+    let status = wait_with_heartbeat(child, &program_and_verb(cmd), Instant::now())
+        .with_context(|| format!("waiting for `{shown}`"))?;
     if !status.success() {
         bail!("command failed ({status}): {shown}");
     }
@@ -80,6 +82,36 @@ pub fn output_bytes(cmd: &mut Command) -> Result<Vec<u8>> {
         );
     }
     Ok(out.stdout)
+}
+
+/// Waits for `child`, printing a line every [`HEARTBEAT`] while it runs, so
+/// that a long compile or build never leaves the terminal silent.
+fn wait_with_heartbeat(
+    mut child: std::process::Child,
+    label: &str,
+    started: Instant,
+) -> std::io::Result<std::process::ExitStatus> {
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let label = label.to_string();
+    let heartbeat = thread::spawn(move || {
+        while done_rx.recv_timeout(HEARTBEAT) == Err(mpsc::RecvTimeoutError::Timeout) {
+            eprintln!("    ... {label}: {} elapsed", human_duration(started.elapsed()));
+        }
+    });
+    let status = child.wait();
+    let _ = done_tx.send(());
+    let _ = heartbeat.join();
+    status
+}
+
+/// What a heartbeat line calls a command: its program and first argument
+/// (`cargo build`, `npm ci`).
+fn program_and_verb(cmd: &Command) -> String {
+    let program = Path::new(cmd.get_program()).file_name().unwrap_or(cmd.get_program()).to_string_lossy();
+    match cmd.get_args().next() {
+        Some(first) => format!("{program} {}", first.to_string_lossy()),
+        None => program.into_owned(),
+    }
 }
 
 /// A named build step whose commands log to one file.
@@ -115,25 +147,15 @@ impl Step {
         }
         let log_out = fs::OpenOptions::new().append(true).open(&self.log)?;
         let log_err = log_out.try_clone()?;
-        let mut child = cmd
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(log_out)
             .stderr(log_err)
             .spawn()
             .with_context(|| format!("could not start `{shown}`"))?;
 
-        let (done_tx, done_rx) = mpsc::channel::<()>();
-        let name = self.name.clone();
-        let started = self.started;
-        let heartbeat = thread::spawn(move || {
-            while done_rx.recv_timeout(HEARTBEAT) == Err(mpsc::RecvTimeoutError::Timeout) {
-                eprintln!("    ... {name}: {} elapsed", human_duration(started.elapsed()));
-            }
-        });
-        let status = child.wait();
-        let _ = done_tx.send(());
-        let _ = heartbeat.join();
-        let status = status.with_context(|| format!("waiting for `{shown}`"))?;
+        let status = wait_with_heartbeat(child, &self.name, self.started)
+            .with_context(|| format!("waiting for `{shown}`"))?;
         if !status.success() {
             bail!(
                 "step `{}` failed ({status})\ncommand: {shown}\nlast lines of {}:\n{}",
@@ -177,6 +199,14 @@ mod tests {
         let mut cmd = Command::new("cc");
         cmd.args(["-O2", "a b.c", "it's"]);
         assert_eq!(display_command(&cmd), r"cc -O2 'a b.c' 'it'\''s'");
+    }
+
+    #[test]
+    fn heartbeat_lines_name_the_program_and_its_verb() {
+        let mut cargo = Command::new("/usr/bin/cargo");
+        cargo.args(["build", "--release"]);
+        assert_eq!(program_and_verb(&cargo), "cargo build");
+        assert_eq!(program_and_verb(&Command::new("npm")), "npm");
     }
 
     #[test]

@@ -259,13 +259,16 @@ fn size_report(dir: &Path) -> Result<String> {
     ))
 }
 
-/// Type check, the node:test suite and the headless-Chromium suite.
+/// Type check, the node:test suite, the packed package in a new project,
+/// and the headless-Chromium suite.
 pub fn test() -> Result<()> {
     let dir = build()?;
     eprintln!("==> test: tsc --strict (adapters/js/test/types-usage.ts)");
     shell::run(Command::new("npm").args(["run", "--silent", "check-types"]).current_dir(&dir))?;
     eprintln!("==> test: node --test (adapters/js/test/*.test.js but the browser suite)");
     shell::run(Command::new("npm").args(["run", "--silent", "test"]).current_dir(&dir))?;
+    eprintln!("==> test: npm pack, installed into a new project, imported and type-checked there");
+    shell::run(Command::new("npm").args(["run", "--silent", "test:packed"]).current_dir(&dir))?;
     let browser = ensure_browser()?;
     eprintln!("==> test: headless Chromium (adapters/js/test/browser.test.js)");
     shell::run(

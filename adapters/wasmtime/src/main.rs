@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-
-mod serve_workers;
 use pycomponent::python_wasm::{PythonWasm, Run};
 use pycomponent::{
     Error, HostModules, HttpPolicy, Instance, Limits, Mount, Output, PythonError, Runtime, Value,
 };
+
+mod serve_workers;
 
 /// Run Python inside WebAssembly. Code runs in a sandbox that grants no
 /// files, no network and no environment.
@@ -626,7 +626,9 @@ fn main() -> ExitCode {
             requirements,
             app_args,
         } => {
-            let workers = workers.unwrap_or_else(serve_workers::default_count);
+            // No more workers than requests may run at once: each runs one at least.
+            let workers =
+                workers.unwrap_or_else(serve_workers::default_count).min((*concurrency).max(1));
             let server = Server { addr: *addr, concurrency: *concurrency, workers, quiet: *quiet };
             serve(app, &server, worker_component.as_deref(), requirements.as_deref(), app_args, sandbox)
         }

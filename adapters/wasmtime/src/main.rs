@@ -627,8 +627,7 @@ fn main() -> ExitCode {
             app_args,
         } => {
             // No more workers than requests may run at once: each runs one at least.
-            let workers =
-                workers.unwrap_or_else(serve_workers::default_count).min((*concurrency).max(1));
+            let workers = workers.unwrap_or_else(serve_workers::default_count).min((*concurrency).max(1));
             let server = Server { addr: *addr, concurrency: *concurrency, workers, quiet: *quiet };
             serve(app, &server, worker_component.as_deref(), requirements.as_deref(), app_args, sandbox)
         }

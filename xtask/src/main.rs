@@ -243,6 +243,8 @@ fn test() -> Result<()> {
     native::stdlib_modules::test_ffi(&tools::ensure(versions::WASMTIME_CLI, &cache::root()?)?)?;
     eprintln!("==> test: Python unit tests of the guest's Python code (component/tests)");
     pytests::run()?;
+    // npm's jco and workerd, which the Cloudflare Worker tests run.
+    js::build()?;
     eprintln!("==> test: cargo test");
     // The HTTP tests run the built apps under the third-party `wasmtime serve` too.
     let wasmtime_cli = tools::ensure(versions::WASMTIME_CLI, &cache::root()?)?;

@@ -83,6 +83,25 @@ impl HttpPolicy {
         !self.allowed.is_empty()
     }
 
+    /// The grants as the Cloudflare Worker's host matches them (JSON: a
+    /// list of `{scheme, host, port}`; see `cloudflare/wasi-host.js`).
+    pub(crate) fn grants_json(&self) -> serde_json::Value {
+        let grants = self.allowed.iter().map(|pattern| {
+            let host = match &pattern.host {
+                HostPattern::Any => serde_json::json!({ "any": true }),
+                HostPattern::Exact(host) => serde_json::json!({ "exact": host.to_string() }),
+                HostPattern::Subdomains(suffix) => serde_json::json!({ "subdomains": suffix }),
+            };
+            let port = match pattern.port {
+                PortPattern::Default => serde_json::json!("default"),
+                PortPattern::Any => serde_json::json!("any"),
+                PortPattern::Range(low, high) => serde_json::json!([low, high]),
+            };
+            serde_json::json!({ "scheme": pattern.scheme, "host": host, "port": port })
+        });
+        serde_json::Value::Array(grants.collect())
+    }
+
     fn matches(&self, url: &Url) -> bool {
         self.allowed.iter().any(|pattern| pattern.matches(url))
     }

@@ -38,6 +38,7 @@ use std::path::PathBuf;
 pub mod app;
 mod async_call;
 mod bindings;
+pub mod cloudflare;
 mod compiled_cache;
 mod engine;
 mod files;

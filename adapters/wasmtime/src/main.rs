@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use pycomponent::cloudflare;
 use pycomponent::python_wasm::{PythonWasm, Run};
 use pycomponent::{
     Error, HostModules, HttpPolicy, Instance, Limits, Mount, Output, PythonError, Runtime, Value,
@@ -55,16 +56,23 @@ enum Command {
     /// are imported while the component is built, so requests start with
     /// them loaded; native requirements come from a core that carries them
     /// (numpy, pydantic-core: see --http-core). The result runs under
-    /// `pycomponent serve`, `wasmtime serve` and other wasi:http hosts.
+    /// `pycomponent serve`, `wasmtime serve` and other wasi:http hosts;
+    /// with `--target cloudflare`, a Cloudflare Worker directory (for
+    /// `wrangler deploy` or `workerd serve`, see docs/EDGE.md).
     Build {
         /// The app: a .py file or a package directory.
         app: PathBuf,
         /// A pip requirements file; every package must ship a pure-Python wheel.
         #[arg(long, short = 'r')]
         requirements: Option<PathBuf>,
-        /// Where to write the component.
-        #[arg(long, short = 'o', default_value = "app.wasm")]
-        output: PathBuf,
+        /// What to write: a wasi:http component, or a Cloudflare Worker
+        /// (needs Node.js: jco turns the component into JavaScript).
+        #[arg(long, value_enum, default_value_t = Target::WasiHttp)]
+        target: Target,
+        /// Where to write the component (default app.wasm), or the Worker's
+        /// directory (default worker/).
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
         #[command(flatten)]
         app_args: AppArgs,
     },
@@ -256,11 +264,66 @@ impl AppArgs {
     }
 }
 
-fn build(app: &Path, requirements: Option<&Path>, output: &Path, app_args: &AppArgs) -> Result<u8, Error> {
+/// What `pycomponent build` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Target {
+    /// A `wasi:http` component (`pycomponent serve`, `wasmtime serve`,
+    /// Fastly Compute, Spin).
+    WasiHttp,
+    /// A Cloudflare Worker directory: ES modules, Wasm modules,
+    /// wrangler.toml and workerd.capnp.
+    Cloudflare,
+}
+
+fn build(
+    app: &Path,
+    requirements: Option<&Path>,
+    target: Target,
+    output: Option<&Path>,
+    app_args: &AppArgs,
+    sandbox: &SandboxArgs,
+) -> Result<u8, Error> {
+    match target {
+        // The component's own host decides what goes out.
+        Target::WasiHttp => sandbox.check_used_by("build", &[])?,
+        // The Worker is its own host: the grants are built into it.
+        Target::Cloudflare => sandbox.check_used_by("build --target cloudflare", &["allow-http"])?,
+    }
     let component = app_args.build(app, requirements)?;
-    std::fs::write(output, &component)
-        .map_err(|e| Error::Build(format!("writing {}: {e}", output.display())))?;
-    eprintln!("==> wrote {}", output.display());
+    if target == Target::WasiHttp {
+        let output = output.unwrap_or(Path::new("app.wasm"));
+        std::fs::write(output, &component)
+            .map_err(|e| Error::Build(format!("writing {}: {e}", output.display())))?;
+        eprintln!("==> wrote {}", output.display());
+        return Ok(0);
+    }
+    let dir = output.unwrap_or(Path::new("worker"));
+    let stem = app.file_stem().unwrap_or_default().to_string_lossy();
+    let options = cloudflare::WorkerOptions {
+        name: cloudflare::worker_name(&stem),
+        http: sandbox.http_policy()?,
+        jco: None,
+    };
+    let worker = cloudflare::write(&component, dir, &options, &mut |step| eprintln!("==> {step}"))?;
+    let size = worker.upload_bytes();
+    eprintln!(
+        "==> wrote the Worker into {}: {} modules, {:.1} MB to upload (Cloudflare's limit: {} MiB uncompressed)",
+        dir.display(),
+        worker.modules.len(),
+        size as f64 / 1e6,
+        cloudflare::SIZE_LIMIT >> 20
+    );
+    if size > cloudflare::SIZE_LIMIT {
+        eprintln!("==> warning: the Worker is larger than Cloudflare accepts; deploying it will fail");
+    }
+    if !worker.wrote_wrangler_toml {
+        eprintln!("==> kept the existing {}", dir.join("wrangler.toml").display());
+    }
+    eprintln!(
+        "==> run it locally: npx workerd serve {} -s http=127.0.0.1:8787; deploy: cd {} && npx wrangler deploy",
+        dir.join("workerd.capnp").display(),
+        dir.display()
+    );
     Ok(0)
 }
 
@@ -613,9 +676,9 @@ fn main() -> ExitCode {
         Command::Exec { code } => exec(code, sandbox),
         Command::Run { script } => run(script.script(), script.args(), sandbox),
         Command::Repl => repl(sandbox),
-        Command::Build { app, requirements, output, app_args } => sandbox
-            .check_used_by("build", &[])
-            .and_then(|()| build(app, requirements.as_deref(), output, app_args)),
+        Command::Build { app, requirements, target, output, app_args } => {
+            build(app, requirements.as_deref(), *target, output.as_deref(), app_args, sandbox)
+        }
         Command::Serve {
             app,
             addr,

@@ -35,17 +35,17 @@ fn built(cell: &'static OnceLock<Vec<u8>>, app: impl FnOnce() -> AppSource) -> &
     cell.get_or_init(|| build(&app()).expect("the app builds"))
 }
 
-fn example_app() -> &'static [u8] {
+pub(crate) fn example_app() -> &'static [u8] {
     static CELL: OnceLock<Vec<u8>> = OnceLock::new();
     built(&CELL, || AppSource::new(host_tests::workspace_root().join("examples/edge/app.py")))
 }
 
-fn faults_app() -> &'static [u8] {
+pub(crate) fn faults_app() -> &'static [u8] {
     static CELL: OnceLock<Vec<u8>> = OnceLock::new();
     built(&CELL, || AppSource { max_body: 1 << 20, ..AppSource::new(apps().join("faults.py")) })
 }
 
-fn proxy_app() -> &'static [u8] {
+pub(crate) fn proxy_app() -> &'static [u8] {
     static CELL: OnceLock<Vec<u8>> = OnceLock::new();
     built(&CELL, || AppSource::new(apps().join("proxy.py")))
 }
@@ -149,7 +149,7 @@ fn check_example(addr: SocketAddr) {
 
 /// Sends each request of `examples/edge/<file>` and checks its response;
 /// `{upstream}` in a target stands for `upstream`, an upstream's base URL.
-fn check_exchanges(addr: SocketAddr, file: &str, upstream: &str) {
+pub(crate) fn check_exchanges(addr: SocketAddr, file: &str, upstream: &str) {
     let path = host_tests::workspace_root().join("examples/edge").join(file);
     let exchanges: Vec<ExpectedExchange> =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).expect("the expected exchanges parse");
@@ -342,7 +342,7 @@ fn numpy_http_core() -> Vec<u8> {
 
 /// The FastAPI example, built from the lean core and the variants' ones:
 /// pydantic-core comes from the pydantic variant's.
-fn fastapi_app() -> &'static [u8] {
+pub(crate) fn fastapi_app() -> &'static [u8] {
     static CELL: OnceLock<Vec<u8>> = OnceLock::new();
     CELL.get_or_init(|| {
         let edge = host_tests::workspace_root().join("examples/edge");

@@ -1,6 +1,7 @@
 //! The integration tests: one binary, a module per area.
 
 mod async_calls;
+mod cloudflare;
 mod component;
 mod contract;
 mod cpython;

@@ -1,0 +1,210 @@
+//! Apps as Cloudflare Workers: `pycomponent::cloudflare` writes the Worker,
+//! and Cloudflare's open-source runtime `workerd` (from npm, installed by
+//! `cargo xtask js`) serves it on a loopback port.
+
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use host_tests::http_client::{get, request};
+use host_tests::upstream::Upstream;
+use pycomponent::HttpPolicy;
+use pycomponent::cloudflare::{self, WorkerOptions};
+
+use super::http::{check_exchanges, example_app, fastapi_app, faults_app, proxy_app};
+
+fn node_tool(name: &str) -> PathBuf {
+    let path = host_tests::workspace_root().join("adapters/js/node_modules/.bin").join(name);
+    assert!(
+        path.exists(),
+        "no {}: run `cargo xtask js` (it installs jco and workerd from npm)",
+        path.display()
+    );
+    path
+}
+
+/// A Worker written into a directory of its own and served by `workerd`
+/// until dropped.
+struct Workerd {
+    child: Child,
+    addr: SocketAddr,
+    dir: PathBuf,
+    log: PathBuf,
+}
+
+impl Workerd {
+    fn start(name: &str, component: &[u8], grants: &[String]) -> Workerd {
+        let dir = std::env::temp_dir().join(format!("pycomponent-worker-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let http = grants.iter().fold(HttpPolicy::deny_all(), |policy, grant| policy.allow(grant).unwrap());
+        let options = WorkerOptions { name: name.into(), http, jco: Some(node_tool("jco")) };
+        let worker =
+            cloudflare::write(component, &dir.join("worker"), &options, &mut |step| eprintln!("{step}"))
+                .expect("the Worker is written");
+        assert!(worker.upload_bytes() < cloudflare::SIZE_LIMIT);
+        // The listening socket is the child's stdin (`--socket-fd http=0`):
+        // no port can be taken in between.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let log = dir.join("workerd.log");
+        let log_file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(node_tool("workerd"))
+            .args(["serve", "workerd.capnp", "--socket-fd", "http=0", "--verbose"])
+            .current_dir(dir.join("worker"))
+            .stdin(Stdio::from(OwnedFd::from(listener)))
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .spawn()
+            .expect("workerd starts");
+        let workerd = Workerd { child, addr, dir, log };
+        // The first request instantiates the component.
+        let started = Instant::now();
+        let first = get(addr, "/").expect("workerd answers");
+        eprintln!("{name}: first response {} in {:?}", first.status, started.elapsed());
+        workerd
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Workerd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("workerd's log ({}):\n{}", self.log.display(), self.log());
+        }
+    }
+}
+
+#[test]
+fn the_example_apps_answer_under_workerd_as_their_expected_files_say() {
+    let served = Workerd::start("example", example_app(), &[]);
+    check_exchanges(served.addr, "expected.json", "");
+    let greeted = request(
+        served.addr,
+        "POST",
+        "/greet",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        b"name=Ada",
+    )
+    .unwrap();
+    assert_eq!(greeted.header("x-greeted"), Some("Ada"));
+    drop(served);
+
+    // ASGI, with pydantic's native core.
+    let served = Workerd::start("fastapi", fastapi_app(), &[]);
+    check_exchanges(served.addr, "fastapi_expected.json", "");
+}
+
+#[test]
+fn faults_large_bodies_and_the_sandbox_under_workerd() {
+    let served = Workerd::start("faults", faults_app(), &[]);
+    let addr = served.addr;
+    let ok = || assert_eq!(get(addr, "/ok").unwrap().text(), "ok", "the Worker stopped serving");
+
+    let raised = get(addr, "/raise").unwrap();
+    assert_eq!((raised.status, raised.text().as_str()), (500, "Internal Server Error\n"));
+    ok();
+    assert_eq!(get(addr, "/exit").unwrap().status, 500, "SystemExit is an app error");
+    ok();
+
+    // Large bodies both ways (the app's limit is 1 MiB in, none out).
+    let big = get(addr, "/big?mib=5").unwrap();
+    assert_eq!((big.status, big.body.len()), (200, 5 << 20));
+    assert!(big.body.iter().all(|&b| b == b'x'));
+    let body: Vec<u8> = (0..(1 << 20) - 7).map(|i| (i % 251) as u8).collect();
+    let echoed =
+        request(addr, "POST", "/echo", &[("content-type", "application/octet-stream")], &body).unwrap();
+    assert_eq!(echoed.header("x-length"), Some(body.len().to_string().as_str()));
+    assert!(echoed.body == body, "the body comes back unchanged");
+    let too_big = request(addr, "POST", "/echo", &[], &vec![0; (1 << 20) + 1]).unwrap();
+    assert_eq!(too_big.status, 413);
+    ok();
+
+    // Timers wait; prints reach the log; refused headers are left out.
+    assert_eq!(get(addr, "/sleep?seconds=0.2").unwrap().text(), "slept");
+    assert_eq!(get(addr, "/print").unwrap().text(), "printed");
+    let headers = get(addr, "/headers").unwrap();
+    assert_eq!(
+        (headers.status, headers.header("x-one"), headers.header("x-two")),
+        (204, Some("1"), Some("2"))
+    );
+    assert_ne!(headers.header("connection"), Some("close-me"));
+
+    // Nothing granted: no environment (HOME is the guest's own), no files.
+    let sandbox: serde_json::Value = serde_json::from_slice(&get(addr, "/sandbox").unwrap().body).unwrap();
+    assert_eq!(sandbox, serde_json::json!({"env": ["HOME"], "passwd": "FileNotFoundError"}));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !served.log().contains("printed by the app") {
+        assert!(Instant::now() < deadline, "the app's print reaches workerd's log:\n{}", served.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn outgoing_requests_go_through_the_workers_fetch_within_the_grants() {
+    let upstream = Upstream::start();
+    let served = Workerd::start("proxy", proxy_app(), &[upstream.grant()]);
+    let fetched = |url: &str| get(served.addr, &format!("/fetch?url={url}")).unwrap();
+
+    let allowed = fetched(&upstream.url("/"));
+    assert_eq!((allowed.status, allowed.text().as_str()), (200, "200 hello from upstream"));
+    let big = fetched(&upstream.url("/bytes?n=3000000"));
+    assert_eq!(big.text().len(), "200 ".len() + 3_000_000);
+    // A redirect is followed by Python, each hop checked again.
+    let hop = fetched(&upstream.url(&format!("/redirect?to={}", upstream.url("/status/201"))));
+    assert_eq!(hop.text(), "201 status 201");
+
+    let other = Upstream::start();
+    let denied = fetched(&other.url("/"));
+    assert_eq!(denied.status, 403, "{}", denied.text());
+    assert!(denied.text().contains(&format!("--allow-http {}", other.grant())), "{}", denied.text());
+    assert_eq!(other.requests(), 0, "a denied request never leaves the Worker");
+    assert!(served.log().contains(&format!("--allow-http {}", other.grant())), "{}", served.log());
+}
+
+#[test]
+fn a_rebuild_replaces_its_own_files_and_keeps_wrangler_toml() {
+    let dir = std::env::temp_dir().join(format!("pycomponent-worker-rebuild-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let options =
+        WorkerOptions { name: "rebuild".into(), http: HttpPolicy::deny_all(), jco: Some(node_tool("jco")) };
+    let write = || cloudflare::write(example_app(), &dir, &options, &mut |_| {});
+    let first = write().unwrap();
+    assert!(first.wrote_wrangler_toml);
+    let wrangler = std::fs::read_to_string(dir.join("wrangler.toml")).unwrap();
+    for line in [
+        "name = \"rebuild\"",
+        "main = \"worker.js\"",
+        "no_bundle = true",
+        "compatibility_date = \"2025-09-01\"",
+    ] {
+        assert!(wrangler.contains(line), "{line} in\n{wrangler}");
+    }
+    std::fs::write(dir.join("wrangler.toml"), format!("{wrangler}\n[vars]\nmine = \"kept\"\n")).unwrap();
+    let second = write().unwrap();
+    assert!(!second.wrote_wrangler_toml);
+    assert!(std::fs::read_to_string(dir.join("wrangler.toml")).unwrap().contains("mine = \"kept\""));
+    let names: Vec<String> = second.modules.iter().map(|(p, _)| p.display().to_string()).collect();
+    assert_eq!(names[0], "worker.js");
+    assert!(names.contains(&"component/app.core.wasm".to_string()), "{names:?}");
+    let capnp = std::fs::read_to_string(dir.join("workerd.capnp")).unwrap();
+    for name in &names {
+        assert!(capnp.contains(&format!("embed \"{name}\"")), "{name} in workerd.capnp");
+    }
+
+    let other = std::env::temp_dir().join(format!("pycomponent-worker-other-{}", std::process::id()));
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("index.html"), "mine").unwrap();
+    let refused = cloudflare::write(example_app(), &other, &options, &mut |_| {}).unwrap_err().to_string();
+    assert!(refused.contains("is not empty"), "{refused}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&other).unwrap();
+}

@@ -7,7 +7,8 @@
 - `/raise`: raises before the response starts (500);
 - `/cut`: raises after the first chunk of a streamed response;
 - `/late-disconnect`: a task that waits on `receive` after the body gets
-  `http.disconnect` once the response has ended.
+  `http.disconnect` once the response has ended;
+- `/after?ms=N`: answers, then works on (sleeps N ms) before it returns.
 """
 
 import asyncio
@@ -57,6 +58,10 @@ async def app(scope, receive, send):
         waiter = asyncio.ensure_future(receive())
         await reply(send, {"done": waiter.done()})
         print("after the response:", (await waiter)["type"])
+    elif path == "/after":
+        await reply(send, {"answered": True})
+        await asyncio.sleep(int(query.get("ms", ["100"])[0]) / 1000)
+        print("finished after the response")
     else:
         await reply(send, {"error": "not found"}, 404)
 

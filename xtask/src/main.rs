@@ -11,6 +11,7 @@ mod cpython;
 mod js;
 mod native;
 mod numpy_tests;
+mod outside_crate;
 mod pytests;
 mod shell;
 mod sources;
@@ -40,6 +41,10 @@ enum Task {
     /// Idempotent: when everything is there it changes nothing. Needs root
     /// and apt-get only when something is missing.
     Toolchain,
+    /// Build the README's embedding example in a new cargo project outside
+    /// the workspace (a path dependency on the crate) and check its output
+    /// (part of `test`; after `cargo xtask component`).
+    OutsideCrate,
     /// Build CPython 3.11 natively and for wasm32-wasi from Debian's source
     /// packages, with zlib, bzip2, liblzma and SQLite, the compiled stdlib
     /// and the module manifest. Cached under ~/.cache/pycomponent (or
@@ -130,6 +135,7 @@ fn main() {
             component::variant(&name).and_then(component::build_variant).map(drop)
         }
         Task::Cli => build_cli(),
+        Task::OutsideCrate => outside_crate::test(),
         Task::Js => js::build().map(drop),
         Task::Regrtest => regrtest(),
         Task::Bench { report_only: true, .. } => bench::report_only(),
@@ -249,5 +255,6 @@ fn test() -> Result<()> {
     // The HTTP tests run the built apps under the third-party `wasmtime serve` too.
     let wasmtime_cli = tools::ensure(versions::WASMTIME_CLI, &cache::root()?)?;
     shell::run(cargo().args(["test", "--workspace"]).env("PYCOMPONENT_WASMTIME_CLI", wasmtime_cli))?;
+    outside_crate::test()?;
     js::test()
 }

@@ -72,6 +72,14 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// There is no component file at this path. The component is built
+    /// from a pycomponent checkout by `cargo xtask component`, which
+    /// writes `target/component/pycomponent.wasm` (README, "Embedding in Rust").
+    #[error(
+        "no component at {0}: build it in a pycomponent checkout with `cargo xtask component` \
+         (it writes target/component/pycomponent.wasm) and give its path"
+    )]
+    ComponentNotFound(PathBuf),
     /// An argument was not acceptable (the message says why).
     #[error("{0}")]
     InvalidInput(String),

@@ -104,8 +104,10 @@ impl Runtime {
 
     /// Compiles the component at `component` with these limits.
     pub fn with_limits(component: &Path, limits: Limits) -> Result<Runtime, Error> {
-        let bytes =
-            std::fs::read(component).map_err(|source| Error::Io { path: component.to_path_buf(), source })?;
+        let bytes = std::fs::read(component).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => Error::ComponentNotFound(component.to_path_buf()),
+            _ => Error::Io { path: component.to_path_buf(), source },
+        })?;
         Runtime::from_bytes(&bytes, limits)
     }
 

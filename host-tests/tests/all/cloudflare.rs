@@ -13,7 +13,7 @@ use host_tests::upstream::Upstream;
 use pycomponent::HttpPolicy;
 use pycomponent::cloudflare::{self, WorkerOptions};
 
-use super::http::{check_exchanges, example_app, fastapi_app, faults_app, proxy_app};
+use super::http::{asgi_app, check_exchanges, example_app, fastapi_app, faults_app, proxy_app};
 
 fn node_tool(name: &str) -> PathBuf {
     let path = host_tests::workspace_root().join("adapters/js/node_modules/.bin").join(name);
@@ -23,6 +23,21 @@ fn node_tool(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// workerd's own executable, from its platform package (npm's `workerd`
+/// has a Node launcher in bin/ when install scripts did not run, and
+/// killing that would leave workerd running).
+fn workerd() -> PathBuf {
+    let scope = host_tests::workspace_root().join("adapters/js/node_modules/@cloudflare");
+    std::fs::read_dir(&scope)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("workerd-"))
+        .map(|entry| entry.path().join("bin/workerd"))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| panic!("no workerd in {}: run `cargo xtask js`", scope.display()))
 }
 
 /// A Worker written into a directory of its own and served by `workerd`
@@ -50,7 +65,7 @@ impl Workerd {
         let addr = listener.local_addr().unwrap();
         let log = dir.join("workerd.log");
         let log_file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(node_tool("workerd"))
+        let child = Command::new(workerd())
             .args(["serve", "workerd.capnp", "--socket-fd", "http=0", "--verbose"])
             .current_dir(dir.join("worker"))
             .stdin(Stdio::from(OwnedFd::from(listener)))
@@ -149,6 +164,36 @@ fn faults_large_bodies_and_the_sandbox_under_workerd() {
 }
 
 #[test]
+fn asgi_streams_and_work_after_the_response_under_workerd() {
+    let served = Workerd::start("asgi", asgi_app(), &[]);
+    let addr = served.addr;
+    let state = get(addr, "/state").unwrap();
+    assert_eq!(state.text(), r#"{"greeting": "prepared at build time", "startups": 1, "spec": "2.4"}"#);
+
+    // A response sent in chunks as they are made, and a body read as the app asks.
+    let streamed = get(addr, "/stream?chunks=20").unwrap();
+    assert_eq!(streamed.body.len(), 20 * 65536);
+    assert!(streamed.body[19 * 65536..].iter().all(|&b| b == b'A' + 19));
+    let body = vec![3u8; 300_000];
+    let uploaded = request(addr, "POST", "/upload", &[], &body).unwrap();
+    let uploaded: serde_json::Value = serde_json::from_slice(&uploaded.body).unwrap();
+    assert_eq!((uploaded["size"].as_u64(), uploaded["sum"].as_u64()), (Some(300_000), Some(900_000)));
+    assert_eq!(get(addr, "/raise").unwrap().status, 500);
+
+    // The app works on after its response; the next request waits for it
+    // rather than finding the instance suspended in a request that ended.
+    for _ in 0..3 {
+        assert_eq!(get(addr, "/after?ms=300").unwrap().text(), r#"{"answered": true}"#);
+        assert_eq!(get(addr, "/state").unwrap().status, 200);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while served.log().matches("finished after the response").count() < 3 {
+        assert!(Instant::now() < deadline, "the app's work after its response ends:\n{}", served.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
 fn outgoing_requests_go_through_the_workers_fetch_within_the_grants() {
     let upstream = Upstream::start();
     let served = Workerd::start("proxy", proxy_app(), &[upstream.grant()]);
@@ -161,6 +206,25 @@ fn outgoing_requests_go_through_the_workers_fetch_within_the_grants() {
     // A redirect is followed by Python, each hop checked again.
     let hop = fetched(&upstream.url(&format!("/redirect?to={}", upstream.url("/status/201"))));
     assert_eq!(hop.text(), "201 status 201");
+
+    // Requests that arrive while another waits for its upstream wait their
+    // turn for the instance (workerd would cancel a request that waited only
+    // on another's promise, and every later one after it).
+    let clients: Vec<_> = (0..16)
+        .map(|i| {
+            let addr = served.addr;
+            let url = upstream.url(if i % 4 == 0 { "/delay?ms=50" } else { "/" });
+            std::thread::spawn(move || {
+                (0..15).map(|_| get(addr, &format!("/fetch?url={url}")).unwrap().text()).collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for client in clients {
+        for text in client.join().unwrap() {
+            assert!(text == "200 hello from upstream" || text == "200 late", "{text}");
+        }
+    }
+    assert_eq!(fetched(&upstream.url("/")).status, 200, "the Worker still serves");
 
     let other = Upstream::start();
     let denied = fetched(&other.url("/"));

@@ -50,7 +50,7 @@ pub(crate) fn proxy_app() -> &'static [u8] {
     built(&CELL, || AppSource::new(apps().join("proxy.py")))
 }
 
-fn asgi_app() -> &'static [u8] {
+pub(crate) fn asgi_app() -> &'static [u8] {
     static CELL: OnceLock<Vec<u8>> = OnceLock::new();
     built(&CELL, || AppSource { max_body: 1 << 20, ..AppSource::new(apps().join("asgi_app.py")) })
 }

@@ -1,7 +1,9 @@
 //! The edge-function figures: WSGI apps served by `pycomponent serve` (a
 //! fresh instance per request), by the Wasmtime CLI's `wasmtime serve` (the
-//! same component file) and natively by gunicorn under CPython built from
-//! the same source, each loaded by `wrk` on loopback in turn. The apps:
+//! same component file), by Cloudflare's runtime `workerd` (the Worker that
+//! `pycomponent build --target cloudflare` writes from the same app) and
+//! natively by gunicorn under CPython built from the same source, each
+//! loaded by `wrk` on loopback in turn. The apps:
 //! `bench/edge/hello.py`, and `bench/edge/relay.py`, which makes one
 //! outgoing request per request to an upstream started here.
 
@@ -35,6 +37,7 @@ pub struct HttpLoad {
 pub const SERVERS: &[(&str, &str)] = &[
     ("pycomponent serve", "`pycomponent serve` (fresh instance per request)"),
     ("wasmtime serve", "`wasmtime serve` CLI, same component"),
+    ("workerd", "`workerd`, the app's Cloudflare Worker (one instance, requests in turn)"),
     ("native gunicorn", "native CPython + gunicorn (2 sync workers)"),
 ];
 
@@ -46,6 +49,8 @@ pub struct Tools<'a> {
     pub cli: &'a Path,
     pub wasmtime_cli: &'a Path,
     pub native_python: &'a Path,
+    /// adapters/js/node_modules/.bin, with `jco` and `workerd`.
+    pub node_bin: &'a Path,
 }
 
 /// The hello app under each server.
@@ -65,7 +70,7 @@ pub fn measure_relay(tools: &Tools, seconds: u32) -> Result<BTreeMap<String, Htt
 
 /// Builds `bench/edge/<module>.py` with the release CLI and measures each
 /// server for `seconds` (after a 2-second warm-up) at `target`;
-/// `pycomponent serve` gets `serve_args` too.
+/// `pycomponent serve` and the Worker's build get `serve_args` too.
 fn measure(
     tools: &Tools,
     module: &str,
@@ -73,13 +78,23 @@ fn measure(
     serve_args: &[String],
     seconds: u32,
 ) -> Result<BTreeMap<String, HttpLoad>> {
-    let Tools { cli, wasmtime_cli, native_python } = *tools;
+    let Tools { cli, wasmtime_cli, native_python, node_bin } = *tools;
     let root = crate::workspace_root();
     let app = root.join(format!("bench/edge/{module}.py"));
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out)?;
     let component = out.join(format!("{module}.wasm"));
     shell::run(Command::new(cli).arg("build").arg(&app).arg("-o").arg(&component))?;
+    let worker = out.join(format!("{module}-worker"));
+    shell::run(
+        Command::new(cli)
+            .arg("build")
+            .arg(&app)
+            .args(["--target", "cloudflare", "-o"])
+            .arg(&worker)
+            .args(serve_args)
+            .env("PYCOMPONENT_JCO", node_bin.join("jco")),
+    )?;
     let gunicorn = gunicorn()?;
 
     let mut figures = BTreeMap::new();
@@ -89,6 +104,11 @@ fn measure(
             "pycomponent serve" => {
                 let mut c = Command::new(cli);
                 c.args(["serve", "--quiet", "--addr", &addr.to_string()]).args(serve_args).arg(&component);
+                c
+            }
+            "workerd" => {
+                let mut c = Command::new(node_bin.join("workerd"));
+                c.args(["serve", "workerd.capnp", "-s", &format!("http={addr}")]).current_dir(&worker);
                 c
             }
             "wasmtime serve" => {

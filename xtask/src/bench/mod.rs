@@ -212,7 +212,9 @@ pub fn run(effort: Effort) -> Result<()> {
     eprintln!("==> bench: PyProxy attribute reads and calls in Node, next to Pyodide");
     let node_proxies = measure::node_proxies(&js_dir, effort.node_runs)?;
 
-    let tools = edge::Tools { cli: &cli, wasmtime_cli: &wasmtime_cli, native_python: &native };
+    let node_bin = js_dir.join("node_modules/.bin");
+    let tools =
+        edge::Tools { cli: &cli, wasmtime_cli: &wasmtime_cli, native_python: &native, node_bin: &node_bin };
     let http = edge::measure_hello(&tools, effort.http_seconds)?;
     let http_upstream = edge::measure_relay(&tools, effort.http_seconds)?;
     let numpy = numpy::measure(effort, &native)?;
@@ -255,7 +257,9 @@ pub fn edge_only(effort: Effort) -> Result<()> {
     let native = cpython.dir.join("native/bin/python3.11");
     let wasmtime_cli = tools::ensure(versions::WASMTIME_CLI, &cache::root()?)?;
     let cli = root.join("target/release/pycomponent");
-    let tools = edge::Tools { cli: &cli, wasmtime_cli: &wasmtime_cli, native_python: &native };
+    let node_bin = js::build()?.join("node_modules/.bin");
+    let tools =
+        edge::Tools { cli: &cli, wasmtime_cli: &wasmtime_cli, native_python: &native, node_bin: &node_bin };
     results.http = edge::measure_hello(&tools, effort.http_seconds)?;
     results.http_upstream = edge::measure_relay(&tools, effort.http_seconds)?;
     fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")?;

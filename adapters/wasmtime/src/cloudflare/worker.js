@@ -5,6 +5,12 @@
 // for the requests after it, one at a time, as a Worker keeps its globals.
 // A request that traps the instance gets a 500 and the next one a fresh
 // instance from the same snapshot.
+//
+// Requests wait for the instance with a timer of their own: workerd cancels
+// a request that waits only on a promise another request settles (it takes
+// it for hung), and ctx.waitUntil keeps a request alive until the app
+// returns, so that an instance is never left suspended in a request that
+// was cancelled.
 
 import { instantiate } from './component/app.js';
 import { CORES } from './component/cores.js';
@@ -13,8 +19,23 @@ import settings from './settings.js';
 
 /** @type {Promise<{ handler: object, host: ReturnType<typeof workerHost> }> | null} */
 let loaded = null;
-/** Settles when the request before has left the instance. */
-let previous = Promise.resolve();
+/** The request that has the instance: settles `released` when it gives it back. */
+let holder = null;
+/** How often a waiting request looks again, in ms (it also wakes when the instance is released). */
+const WAIT_POLL_MS = 50;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits for the instance; resolves to the function that gives it back. */
+async function acquire() {
+  while (holder) await Promise.race([holder.released, sleep(WAIT_POLL_MS)]);
+  let release;
+  holder = { released: new Promise((resolve) => (release = resolve)) };
+  return () => {
+    holder = null;
+    release();
+  };
+}
 
 function load() {
   loaded ??= (async () => {
@@ -62,18 +83,19 @@ async function run(request) {
 }
 
 export default {
-  /** @param {Request} request */
-  async fetch(request) {
-    const turn = previous.then(() => run(request));
-    previous = turn.then(
-      ({ left }) => left,
-      () => {},
-    );
+  /** @param {Request} request @param {unknown} env @param {{ waitUntil(p: Promise<unknown>): void }} ctx */
+  async fetch(request, env, ctx) {
+    const release = await acquire();
+    let result;
     try {
-      return (await turn).response;
+      result = await run(request);
     } catch (error) {
+      release();
       console.error(`pycomponent: the app could not start: ${error?.stack ?? error}`);
       return failure(500, 'Internal Server Error');
     }
+    const left = result.left.finally(release);
+    ctx?.waitUntil?.(left);
+    return result.response;
   },
 };

@@ -22,12 +22,13 @@ const TYPES = {
 /**
  * Starts the server; resolves to it once it listens.
  * @param {number} port 0 picks a free port
+ * @param {string} root the directory served (default: the repository)
  */
-export function serve(port = 8000) {
+export function serve(port = 8000, root = ROOT) {
   const server = createServer(async (request, response) => {
     const path = normalize(decodeURIComponent(new URL(request.url, 'http://localhost').pathname));
-    const file = join(ROOT, path);
-    const info = file.startsWith(ROOT) && !path.split(sep).includes('node_modules') ? await stat(file).catch(() => null) : null;
+    const file = join(root, path);
+    const info = file.startsWith(root) && !path.split(sep).includes('node_modules') ? await stat(file).catch(() => null) : null;
     if (!info?.isFile()) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${path}\n`);
       return;

@@ -3,39 +3,20 @@
 // TypeScript project, with nothing else set up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
-const run = promisify(execFile);
-const packageDir = fileURLToPath(new URL('..', import.meta.url));
+import { packAndInstall, packageDir, run } from './pack.js';
+
 const tsc = join(packageDir, 'node_modules/.bin/tsc');
 
 test('npm pack gives a tarball that a new project installs, imports and type-checks', async () => {
-  const scratch = await mkdtemp(join(tmpdir(), 'pycomponent-packed-'));
+  const { project, files, cleanup } = await packAndInstall();
   try {
-    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', scratch], {
-      cwd: packageDir,
-      maxBuffer: 64 << 20,
-    });
-    const [packed] = JSON.parse(stdout);
-    const files = packed.files.map((file) => file.path);
     for (const needed of ['src/index.js', 'src/index.d.ts', 'dist/pycomponent.js', 'dist/pycomponent.core.wasm']) {
       assert.ok(files.includes(needed), `${needed} is in the tarball: ${files.join(', ')}`);
     }
     assert.ok(!files.some((file) => file.startsWith('test/') || file.startsWith('node_modules/')), 'no tests or dependencies');
-
-    const project = join(scratch, 'app');
-    await mkdir(project);
-    await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-    await run('npm', ['install', '--no-audit', '--no-fund', '--offline', join(scratch, packed.filename)], {
-      cwd: project,
-    });
-    const installed = JSON.parse(await readFile(join(project, 'node_modules/pycomponent/package.json'), 'utf8'));
-    assert.equal(installed.version, packed.version);
 
     // Node: imported by its name, the first interpreter answers.
     await writeFile(
@@ -61,6 +42,6 @@ test('npm pack gives a tarball that a new project installs, imports and type-che
     await writeFile(join(project, 'usage.ts'), "import { loadPython } from 'pycomponent';\nconst n: number = await loadPython();\n");
     await assert.rejects(run(tsc, ['-p', 'tsconfig.json'], { cwd: project }), (error) => /TS2322/.test(error.stdout));
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    await cleanup();
   }
 });

@@ -263,7 +263,7 @@ fn size_report(dir: &Path) -> Result<String> {
 /// and the headless-Chromium suite.
 pub fn test() -> Result<()> {
     let dir = build()?;
-    eprintln!("==> test: tsc --strict (adapters/js/test/types-usage.ts)");
+    eprintln!("==> test: tsc: test/types-usage.ts against index.d.ts, and src/ (checkJs) against index.d.ts");
     shell::run(Command::new("npm").args(["run", "--silent", "check-types"]).current_dir(&dir))?;
     eprintln!("==> test: node --test (adapters/js/test/*.test.js but the browser suite)");
     shell::run(Command::new("npm").args(["run", "--silent", "test"]).current_dir(&dir))?;

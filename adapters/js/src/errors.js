@@ -47,7 +47,7 @@ export class PythonInterruptedError extends Error {
 export class PythonTrapError extends Error {
   /**
    * @param {string} message
-   * @param {unknown} cause
+   * @param {unknown} [cause]
    */
   constructor(message, cause) {
     super(message, { cause });

@@ -69,6 +69,7 @@ export async function send(channel, text) {
   }
 }
 
+/** @param {Int32Array} control */
 async function untilIdle(control) {
   for (;;) {
     const state = Atomics.load(control, 0);

@@ -105,7 +105,7 @@ export class LiveObjects {
 
   /**
    * The `host` import functions for host objects (see hostObjectImports).
-   * @param {{ accepting: boolean, add: Function }} pending
+   * @param {{ accepting: boolean, add: (promise: PromiseLike<unknown>, settle: Function) => bigint | number }} pending
    * @param {(value: unknown, label: string) => { tag: 'ok' | 'err', val: any }} result
    */
   hostImports(pending, result) {

@@ -33,7 +33,7 @@ export const INSPECT = Symbol.for('nodejs.util.inspect.custom');
  * @returns {boolean}
  */
 export function isPyProxy(value) {
-  return TARGET.has(value);
+  return TARGET.has(/** @type {object} */ (value));
 }
 
 /**
@@ -47,7 +47,7 @@ export function makePyProxy(live, ref, handler) {
   // Proxy would have to report as present whatever Python says.
   const target = () => {};
   // Node's util.inspect looks at a Proxy's target, not through the Proxy.
-  Object.defineProperty(target, INSPECT, { value: () => handler.get(target, INSPECT)(), configurable: true });
+  Object.defineProperty(target, INSPECT, { value: () => handler.get(target, INSPECT, target)(), configurable: true });
   STATE.set(target, { live, handle: ref.handle, type: ref.typeName, traits: ref.traits ?? {}, destroyed: false });
   const proxy = new Proxy(target, handler);
   TARGET.set(proxy, target);

@@ -95,13 +95,13 @@ export async function stdlibSources(options) {
 /**
  * The compiled core module named `name`, from the options' sources.
  * @param {string} name
- * @param {{ wasm?: any, indexURL?: string | URL }} options
+ * @param {import('./index.js').LoadPythonOptions} options
  * @returns {Promise<WebAssembly.Module>}
  */
 export async function coreModule(name, options) {
   const source = name === MAIN_MODULE ? options.wasm : undefined;
   if (source instanceof WebAssembly.Module) return source;
-  if (source instanceof Uint8Array || source instanceof ArrayBuffer) return WebAssembly.compile(source);
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) return WebAssembly.compile(/** @type {BufferSource} */ (source));
   const file = name === MAIN_MODULE ? mainModuleFile(options) : name;
   const url = source !== undefined ? toUrl(source) : new URL(file, distBase(options));
   const key = url.href;
@@ -168,7 +168,10 @@ export function settledResult(qualified, live = undefined) {
   return ({ ok, value }) => (ok ? wireResult(value, qualified, live) : { tag: 'err', val: describeJsError(value) });
 }
 
-/** The component's `result<value, string>` for a host function's return value. */
+/**
+ * The component's `result<value, string>` for a host function's return value.
+ * @returns {{ tag: 'ok', val: any } | { tag: 'err', val: string }}
+ */
 export function wireResult(result, qualified, live = undefined) {
   try {
     return { tag: 'ok', val: toWire(result, live) };
@@ -216,6 +219,7 @@ export class Python {
   #busy = false;
   #pending;
   #http; // the http-client import: its per-call count starts at each call
+  /** @type {Promise<unknown>} */
   #asyncQueue = Promise.resolve(); // asynchronous calls run one at a time
   #live; // the PyProxies and host objects of this interpreter
   #globals = null;
@@ -226,7 +230,7 @@ export class Python {
    * code reads and writes. It starts empty and is gone with the interpreter.
    * @type {FileSystem}
    */
-  FS = new FileSystem((name, ...args) => this.call(name, ...args));
+  FS = new FileSystem((name, ...args) => /** @type {any} */ (this).call(name, ...args));
 
   /** @internal Use loadPython. */
   constructor(exports, stdout, stderr, jsModules, hostFault, pending = new PendingCalls(), http = null, live = new LiveObjects()) {
@@ -420,7 +424,7 @@ export class Python {
    */
   async loadPackage(source, options) {
     const { bytes, filename } = await wheelSource(source, options);
-    const [name, version] = this.call(INSTALL_WHEEL, bytes, filename);
+    const [name, version] = /** @type {any} */ (this).call(INSTALL_WHEEL, bytes, filename);
     return { name, version };
   }
 }
@@ -433,7 +437,7 @@ export function outputSink(option, fallback) {
 /**
  * Instantiates the component: the raw `interpreter` exports, with the sandboxed
  * WASI and the given `pycomponent:python/host` and `http-client` imports.
- * @param {{ wasm?: any, indexURL?: string | URL, fileSystemBytes?: number, sourcesBytes?: Uint8Array }} options
+ * @param {import('./index.js').LoadPythonOptions & { sourcesBytes?: Uint8Array }} options
  *   where the core wasm comes from, the cap of the in-memory file system, and the stdlib sources
  *   (see stdlibSources)
  * @param {{ modules: () => any[], call: (...args: any[]) => any }} host
@@ -454,7 +458,8 @@ export async function instantiateInterpreter(options, host, sinks, http) {
   const main = coreModule(MAIN_MODULE, options);
   const { instantiate } = await import('../dist/pycomponent.js');
   await main;
-  const root = await instantiate((name) => coreModule(name, options), imports);
+  // jco's types name the imports with their versions; it takes them without.
+  const root = await instantiate((name) => coreModule(name, options), /** @type {any} */ (imports));
   if (options.fileSystemBytes !== undefined) {
     const bytes = options.fileSystemBytes;
     if (!Number.isSafeInteger(bytes) || bytes < 0) throw new TypeError('fileSystemBytes must be a whole number of bytes, 0 or more');

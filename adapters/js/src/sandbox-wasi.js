@@ -3,7 +3,8 @@
 // an empty stdin, no network. Clocks and randomness are real. The same code
 // runs in Node and in browsers, so the sandbox does not depend on the host.
 
-const webcrypto = globalThis.crypto ?? (await import('node:crypto')).webcrypto;
+/** @type {Crypto} */
+const webcrypto = globalThis.crypto ?? /** @type {Crypto} */ ((await import('node:crypto')).webcrypto);
 
 const MAX_RANDOM_CHUNK = 65536; // getRandomValues' limit per call
 

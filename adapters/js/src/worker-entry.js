@@ -11,11 +11,12 @@ import { INSTALL_WHEEL } from './api.js';
 import { decodeJson, toWire } from './values.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+/** @type {any} the worker's port: Node's parentPort, or the Web Worker's global scope */
 const port = isNode ? (await import('node:worker_threads')).parentPort : globalThis;
 const post = (message) => port.postMessage(message);
 const onMessage = (handler) => {
   if (isNode) port.on('message', handler);
-  else port.addEventListener('message', (event) => handler(event.data));
+  else port.addEventListener('message', (/** @type {MessageEvent} */ event) => handler(event.data));
 };
 
 let interpreter = null;
@@ -39,7 +40,7 @@ const host = {
     if (result.tag === 'err') throw result.val;
     if (result.tag === 'pending') {
       const settled = new Promise((resolve) => completions.set(result.val, resolve));
-      return { tag: 'pending', val: pending.add(settled, ({ value }) => value) };
+      return { tag: 'pending', val: pending.add(settled, ({ value }) => /** @type {{ tag: string, val: unknown }} */ (value)) };
     }
     return { tag: 'value', val: result.val };
   },
@@ -55,7 +56,7 @@ const hostObject = (op) => (...args) => {
   if (result.tag === 'err') throw result.val;
   if (op === 'objectCall' && result.val.tag === 'pending') {
     const settled = new Promise((resolve) => completions.set(result.val.val, resolve));
-    return { tag: 'pending', val: pending.add(settled, ({ value }) => value) };
+    return { tag: 'pending', val: pending.add(settled, ({ value }) => /** @type {{ tag: string, val: unknown }} */ (value)) };
   }
   return result.val;
 };

@@ -83,6 +83,7 @@ export class PythonWorker {
   #jsModules = new Map(); // name -> Map(function name -> function)
   #sources = new Map(); // name -> [name, source, isPackage]
   #wheels = []; // [bytes, filename] of each wheel installed, in order
+  /** @type {Promise<unknown>} */
   #queue = Promise.resolve();
   #nextId = 1;
   #generation = null; // the current worker and its state
@@ -100,7 +101,7 @@ export class PythonWorker {
    * empty one.
    * @type {FileSystem}
    */
-  FS = new FileSystem((name, ...args) => this.call(name, ...args));
+  FS = new FileSystem((name, ...args) => /** @type {any} */ (this).call(name, ...args));
 
   #sourcesBytes; // the stdlib sources, written into every fresh worker's file system
 
@@ -135,6 +136,9 @@ export class PythonWorker {
    * of the worker that runs the call. With `owner`, the call is for a
    * PyProxy of that worker's: when another worker has replaced it by the
    * time the call runs, its handles name nothing there, and it is refused.
+   * @param {string} name
+   * @param {unknown[] | ((live: any) => unknown[])} args the arguments, or a function of the live objects that gives them
+   * @param {{ owner?: object, asyncCall?: boolean }} [options]
    */
   #objectCall(name, args, { owner, asyncCall = false } = {}) {
     const reply = name === 'objects.usage' ? 'raw' : 'value';
@@ -490,7 +494,7 @@ export class PythonWorker {
    */
   async loadPackage(source, options) {
     const { bytes, filename } = await wheelSource(source, options);
-    const [name, version] = await this.call(INSTALL_WHEEL, bytes, filename);
+    const [name, version] = await /** @type {any} */ (this).call(INSTALL_WHEEL, bytes, filename);
     this.#wheels.push([bytes, filename]);
     return { name, version };
   }

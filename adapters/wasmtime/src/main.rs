@@ -285,6 +285,13 @@ fn build(
 ) -> Result<u8, Error> {
     match target {
         // The component's own host decides what goes out.
+        Target::WasiHttp if !sandbox.allow_http.is_empty() => {
+            return Err(Error::InvalidInput(
+                "`build` takes --allow-http only with --target cloudflare: a wasi:http component's host \
+                 decides what it may request (`pycomponent serve --allow-http`)"
+                    .into(),
+            ));
+        }
         Target::WasiHttp => sandbox.check_used_by("build", &[])?,
         // The Worker is its own host: the grants are built into it.
         Target::Cloudflare => sandbox.check_used_by("build --target cloudflare", &["allow-http"])?,
@@ -811,5 +818,27 @@ mod tests {
         assert_eq!(cli.sandbox.timeout_seconds(), 5.0);
         let cli = Cli::try_parse_from(["pycomponent", "build", "app.py", "--memory", "64"]).unwrap();
         assert!(cli.sandbox.check_used_by("build", &[]).is_err());
+    }
+
+    #[test]
+    fn only_the_cloudflare_target_takes_http_grants() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).unwrap();
+        let cli = parse(&["pycomponent", "build", "app.py", "--allow-http", "https://api.example.com"]);
+        let Command::Build { app, requirements, target, output, app_args } = &cli.command else {
+            unreachable!()
+        };
+        assert_eq!(*target, Target::WasiHttp);
+        let err = build(app, requirements.as_deref(), *target, output.as_deref(), app_args, &cli.sandbox)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("only with --target cloudflare"), "{err}");
+        let cli = parse(&["pycomponent", "build", "app.py", "--target", "cloudflare", "--timeout", "3"]);
+        let Command::Build { app, requirements, target, output, app_args } = &cli.command else {
+            unreachable!()
+        };
+        let err = build(app, requirements.as_deref(), *target, output.as_deref(), app_args, &cli.sandbox)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "`build --target cloudflare` does not take --timeout");
     }
 }

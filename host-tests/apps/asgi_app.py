@@ -8,7 +8,9 @@
 - `/cut`: raises after the first chunk of a streamed response;
 - `/late-disconnect`: a task that waits on `receive` after the body gets
   `http.disconnect` once the response has ended;
-- `/after?ms=N`: answers, then works on (sleeps N ms) before it returns.
+- `/after?ms=N`: answers, then works on (sleeps N ms) before it returns;
+- `/after-count`: how many `/after` requests finished their work in this
+  instance (a host that keeps the instance between requests counts them all).
 """
 
 import asyncio
@@ -16,6 +18,7 @@ import json
 import urllib.parse
 
 STARTUPS = []
+AFTER_DONE = []
 
 
 async def app(scope, receive, send):
@@ -61,7 +64,10 @@ async def app(scope, receive, send):
     elif path == "/after":
         await reply(send, {"answered": True})
         await asyncio.sleep(int(query.get("ms", ["100"])[0]) / 1000)
+        AFTER_DONE.append(1)
         print("finished after the response")
+    elif path == "/after-count":
+        await reply(send, {"finished": len(AFTER_DONE)})
     else:
         await reply(send, {"error": "not found"}, 404)
 

@@ -46,7 +46,12 @@ class Pollable {
   }
   static at(deadlineNs) {
     const left = () => Number(deadlineNs - monotonicNow()) / 1e6;
-    return new Pollable(() => left() <= 0, () => new Promise((resolve) => setTimeout(resolve, Math.max(0, left()))));
+    // A timer may fire a little before the clock reads its deadline
+    // (rounding, a coarse clock): wait again until it does.
+    const wait = async () => {
+      while (left() > 0) await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(left()))));
+    };
+    return new Pollable(() => left() <= 0, wait);
   }
   ready() {
     return this.isReady();
@@ -123,9 +128,14 @@ class InputStream {
     return EMPTY;
   }
 
+  /** Settles once there are bytes, an end or a failure to report (an empty chunk is not one). */
+  async #untilAvailable() {
+    while (!this.#available()) await this.#fill();
+  }
+
   blockingRead(len) {
     if (this.#available()) return this.read(len);
-    return this.#fill().then(() => this.read(len));
+    return this.#untilAvailable().then(() => this.read(len));
   }
 
   skip(len) {
@@ -138,7 +148,7 @@ class InputStream {
   }
 
   subscribe() {
-    return new Pollable(() => this.#available(), () => this.#fill());
+    return new Pollable(() => this.#available(), () => this.#untilAvailable());
   }
 
   [Symbol.dispose]() {
@@ -693,11 +703,19 @@ export function workerHost(policy) {
     'wasi:io/error': { Error: IoError },
     'wasi:io/poll': {
       Pollable,
+      // Returns the indices of the ready pollables, never none: the WASI
+      // adapter takes an empty answer for an error (ENOTSUP in Python).
       poll(list) {
         const ready = () => Uint32Array.from(list.flatMap((p, i) => (p.ready() ? [i] : [])));
         const now = ready();
         if (now.length > 0) return now;
-        return Promise.race(list.map((p) => p.wait())).then(ready);
+        return (async () => {
+          for (;;) {
+            await Promise.race(list.map((p) => p.wait()));
+            const found = ready();
+            if (found.length > 0) return found;
+          }
+        })();
       },
     },
     'wasi:io/streams': { InputStream, OutputStream },
